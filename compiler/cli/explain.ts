@@ -1,0 +1,45 @@
+// `vitc explain FILE [--model NAME] [--json]`: the resolved spec and what it implies.
+import { specFacts } from '../spec/facts.js';
+import { resolveSpec } from '../spec/load.js';
+import type { Command } from './command.js';
+import { explainText } from './explainText.js';
+import { catchVitc, printDiagnostics } from './report.js';
+
+export const explainCommand: Command = {
+  name: 'explain',
+  summary: 'show the resolved spec, parameter count, FLOPs and activation memory',
+  usage: 'vitc explain FILE [--model NAME] [--json]',
+  details:
+    'Acts on the last model defined in FILE unless --model names another.\n' +
+    'MACs count matrix products only (patch embedding, linear layers, q @ k^T, attn @ v, head), as\n' +
+    "fvcore and timm's model cards do; FLOPs = 2 x MACs. Activation memory is per image at f32:\n" +
+    'the tensors a training forward keeps for backward, and the peak live set of an inference forward.',
+  positionals: { name: 'FILE', min: 1, max: 1 },
+  flags: [
+    {
+      name: 'model',
+      kind: 'string',
+      short: 'm',
+      value: 'NAME',
+      description: 'which model of FILE (default: the last one)',
+    },
+    { name: 'json', kind: 'boolean', description: 'print one JSON object instead of text' },
+  ],
+  async run(args, io) {
+    const file = args.positionals[0];
+    const model = args.flags.model as string | undefined;
+    const r = catchVitc(io, () => resolveSpec(file, model));
+    if (!r.value) return 1;
+    const { spec, diagnostics, sources } = r.value;
+    const errors = printDiagnostics(io, diagnostics, sources);
+    if (errors || !spec) return 1;
+    const facts = specFacts(spec);
+    if (args.flags.json) {
+      const json = { file, model: spec.name, chain: spec.chain, spec, ...facts };
+      io.out(JSON.stringify(json, null, 2) + '\n');
+    } else {
+      io.out(explainText(file, spec, facts));
+    }
+    return 0;
+  },
+};

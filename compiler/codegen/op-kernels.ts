@@ -1,0 +1,91 @@
+// One graph node → one kernel dispatch, for the ops that are not matmuls or layout copies:
+// norms, elementwise (unary, binary with broadcasting), reductions and softmax.
+import { type Graph, type Node, numel } from '../ir/graph.js';
+import { CodegenError, type Loc, type PlanBuilder } from './plan-builder.js';
+import { renderElementwise, type ElementwiseExpr } from './wgsl/elementwise.js';
+import { renderNorm } from './wgsl/norm.js';
+import { renderReduce } from './wgsl/reduce.js';
+
+export function renderOpKernel(
+  pb: PlanBuilder,
+  g: Graph,
+  n: Node,
+  out: Loc,
+  loc: (id: number) => Loc,
+  label: string,
+): void {
+  const input = (i: number) => g.nodes[n.inputs[i]];
+  switch (n.op) {
+    case 'layernorm':
+    case 'rmsnorm': {
+      const x = input(0);
+      const D = x.shape[x.shape.length - 1];
+      const weight = n.attrs.weight;
+      const bias = n.op === 'layernorm' ? n.attrs.bias : false;
+      const k = renderNorm({ kind: n.op, eps: n.attrs.eps, weight, bias, alignD: D % 4 === 0 ? 4 : 1 });
+      const bind: Record<string, Loc> = { x: loc(x.id), y: out };
+      if (weight) bind.weight = loc(n.inputs[1]);
+      if (bias) bind.bias = loc(n.inputs[2]);
+      pb.step(k, `${n.op} over the last axis`, label, bind, { rows: numel(x.shape) / D, D });
+      return;
+    }
+    case 'softmax':
+    case 'logsoftmax':
+    case 'reduce_sum':
+    case 'reduce_mean':
+    case 'reduce_max': {
+      const x = input(0);
+      const axis = n.attrs.axis;
+      const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+      const len = x.shape[axis];
+      const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const k = renderReduce({ op: n.op, inner: inner });
+      pb.step(k, `${n.op} over one axis`, label, { x: loc(x.id), y: out }, { outer, axis: len, inner });
+      return;
+    }
+    default: {
+      const expr = elementwiseExpr(n);
+      if (!expr) throw new CodegenError(`${label}: no WGSL kernel for op '${n.op}' yet`);
+      const ins = n.inputs.map((i) => g.nodes[i]);
+      const k = renderElementwise({
+        expr,
+        inputs: ins.map((i) => [...i.shape]),
+        output: [...n.shape],
+      });
+      const bind: Record<string, Loc> = { out };
+      ins.forEach((i, j) => (bind[`in${j}`] = loc(i.id)));
+      pb.step(k, `elementwise ${n.op}`, label, bind, {});
+    }
+  }
+}
+
+/** The elementwise expression of a unary/binary node over its inputs in0, in1. */
+function elementwiseExpr(n: Node): ElementwiseExpr | undefined {
+  switch (n.op) {
+    case 'scale':
+      return { op: 'mul', args: [{ input: 0 }, { const: n.attrs.factor }] };
+    case 'add':
+    case 'sub':
+    case 'mul':
+    case 'div':
+    case 'max':
+      return { op: n.op, args: [{ input: 0 }, { input: 1 }] };
+    case 'neg':
+    case 'exp':
+    case 'log':
+    case 'sqrt':
+    case 'rsqrt':
+    case 'recip':
+    case 'square':
+    case 'tanh':
+    case 'erf':
+    case 'gelu':
+    case 'gelu_tanh':
+    case 'relu':
+    case 'silu':
+    case 'sigmoid':
+      return { op: n.op, args: [{ input: 0 }] };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,181 @@
+// Runs a Plan on a GPUDevice. Everything is created once (buffers, pipelines, bind groups, the
+// packed uniform buffer); a run writes the inputs, records ONE command encoder with every
+// dispatch of the plan, copies the requested outputs to staging buffers and maps them. No CPU
+// round trip happens between dispatches.
+import { constValues } from '../compiler/ir/consts.js';
+import { type Plan, type PlanTensor, alignUp } from '../compiler/codegen/plan.js';
+import type { VitcDevice } from './device.js';
+import { PipelineCache } from './pipelines.js';
+
+export type HostTensor = Float32Array | Int32Array;
+
+export class PlanExecutor {
+  private constructor(
+    readonly dev: VitcDevice,
+    readonly plan: Plan,
+    private readonly buffers: GPUBuffer[],
+    private readonly pipelines: GPUComputePipeline[],
+    private readonly bindGroups: GPUBindGroup[],
+    private readonly uniformBuffer: GPUBuffer | null,
+  ) {}
+
+  static async create(dev: VitcDevice, plan: Plan, cache?: PipelineCache): Promise<PlanExecutor> {
+    const { device } = dev;
+    const pipelineCache = cache ?? new PipelineCache(device);
+    const pipelines = await Promise.all(
+      plan.kernels.map((k) => {
+        if (k.wgsl === undefined) throw new Error(`plan kernel ${k.name} has no WGSL source`);
+        return pipelineCache.get({
+          name: k.name,
+          wgsl: k.wgsl,
+          entry: k.entry,
+          bindings: k.bindings,
+        });
+      }),
+    );
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const buffers = plan.buffers.map((b) =>
+      device.createBuffer({ label: b.name, size: Math.max(4, alignUp(b.bytes, 16)), usage }),
+    );
+    for (const b of plan.buffers) {
+      if (b.role !== 'const' || !b.init || !b.shape) continue;
+      device.queue.writeBuffer(buffers[b.id], 0, Float32Array.from(constValues(b.init, b.shape)));
+    }
+
+    // All steps' uniform words packed into one buffer, each step at an aligned offset.
+    const uAlign = dev.device.limits.minUniformBufferOffsetAlignment;
+    const uOffsets: number[] = [];
+    let uBytes = 0;
+    for (const s of plan.steps) {
+      uOffsets.push(uBytes);
+      if (s.uniforms.length) uBytes += alignUp(s.uniforms.length * 4, uAlign);
+    }
+    let uniformBuffer: GPUBuffer | null = null;
+    if (uBytes > 0) {
+      uniformBuffer = device.createBuffer({
+        label: 'uniforms',
+        size: uBytes,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
+      const words = new Uint32Array(uBytes / 4);
+      plan.steps.forEach((s, i) => words.set(s.uniforms, uOffsets[i] / 4));
+      device.queue.writeBuffer(uniformBuffer, 0, words);
+    }
+
+    const bindGroups = plan.steps.map((s, i) => {
+      const entries: GPUBindGroupEntry[] = s.bindings.map((b) => ({
+        binding: b.binding,
+        resource: { buffer: buffers[b.buffer], offset: b.offset, size: b.size },
+      }));
+      if (s.uniformBinding !== null && uniformBuffer) {
+        entries.push({
+          binding: s.uniformBinding,
+          resource: {
+            buffer: uniformBuffer,
+            offset: uOffsets[i],
+            size: alignUp(s.uniforms.length * 4, 16),
+          },
+        });
+      }
+      return device.createBindGroup({
+        label: s.label,
+        layout: pipelines[s.kernel].getBindGroupLayout(0),
+        entries,
+      });
+    });
+    return new PlanExecutor(dev, plan, buffers, pipelines, bindGroups, uniformBuffer);
+  }
+
+  private tensor(list: PlanTensor[], name: string, kind: string): PlanTensor {
+    const t = list.find((x) => x.name === name);
+    if (!t)
+      throw new Error(`plan has no ${kind} "${name}" (has: ${list.map((x) => x.name).join(', ')})`);
+    return t;
+  }
+
+  private write(t: PlanTensor, data: HostTensor): void {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n)
+      throw new Error(
+        `tensor ${t.name}: expected ${n} values for shape [${t.shape}], got ${data.length}`,
+      );
+    this.dev.device.queue.writeBuffer(
+      this.buffers[t.buffer],
+      t.offset,
+      data.buffer,
+      data.byteOffset,
+      data.byteLength,
+    );
+  }
+
+  /** Uploads parameters by timm name; every parameter of the plan must be given. */
+  setParams(params: Map<string, Float32Array>): void {
+    const missing = this.plan.params.filter((p) => !params.has(p.name)).map((p) => p.name);
+    if (missing.length) throw new Error(`missing parameters: ${missing.join(', ')}`);
+    for (const p of this.plan.params) this.write(p, params.get(p.name)!);
+  }
+
+  /** Reads parameters back (after training steps, or to check an upload). */
+  async readParams(): Promise<Map<string, Float32Array>> {
+    const out = await this.read(this.plan.params);
+    return new Map(Object.entries(out) as [string, Float32Array][]);
+  }
+
+  /** One forward (or training step): writes inputs, runs every step in one encoder, reads outputs. */
+  async run(
+    inputs: Record<string, HostTensor>,
+    outputs: string[] = this.plan.outputs.map((o) => o.name),
+  ): Promise<Record<string, Float32Array>> {
+    for (const [name, data] of Object.entries(inputs))
+      this.write(this.tensor(this.plan.inputs, name, 'input'), data);
+    const wanted = outputs.map((o) => this.tensor(this.plan.outputs, o, 'output'));
+    const encoder = this.dev.device.createCommandEncoder({
+      label: `${this.plan.spec} ${this.plan.mode}`,
+    });
+    this.encode(encoder);
+    return this.read(wanted, encoder);
+  }
+
+  /** Records every dispatch of the plan into `encoder` (one compute pass). */
+  encode(encoder: GPUCommandEncoder): void {
+    const pass = encoder.beginComputePass({ label: this.plan.spec });
+    this.plan.steps.forEach((s, i) => {
+      pass.setPipeline(this.pipelines[s.kernel]);
+      pass.setBindGroup(0, this.bindGroups[i]);
+      pass.dispatchWorkgroups(s.dispatch[0], s.dispatch[1], s.dispatch[2]);
+    });
+    pass.end();
+  }
+
+  private async read(
+    tensors: PlanTensor[],
+    encoder?: GPUCommandEncoder,
+  ): Promise<Record<string, Float32Array>> {
+    const { device } = this.dev;
+    const enc = encoder ?? device.createCommandEncoder();
+    const staging = tensors.map((t) => {
+      const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+      const buf = device.createBuffer({
+        size: alignUp(bytes, 4),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      enc.copyBufferToBuffer(this.buffers[t.buffer], t.offset, buf, 0, alignUp(bytes, 4));
+      return buf;
+    });
+    device.queue.submit([enc.finish()]);
+    const out: Record<string, Float32Array> = {};
+    await Promise.all(
+      staging.map(async (buf, i) => {
+        await buf.mapAsync(GPUMapMode.READ);
+        out[tensors[i].name] = new Float32Array(buf.getMappedRange().slice(0));
+        buf.destroy();
+      }),
+    );
+    return out;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+    this.uniformBuffer?.destroy();
+  }
+}
