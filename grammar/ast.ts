@@ -102,6 +102,8 @@ export interface ModelNode extends Span {
   description: string;
   statements: StatementNode[];
   blocks: BlockNode[];
+  /** Whether its closing brace was found (else its extent runs to the next item). */
+  closed: boolean;
   /** Whether a syntax error was reported inside this model; such a model yields no Spec. */
   hasErrors: boolean;
 }

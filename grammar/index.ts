@@ -1,7 +1,7 @@
 // Text → typed AST with every lexing and parsing problem as a located diagnostic.
 import { EOF, type IToken } from 'chevrotain';
 import { type Diagnostic, diagnostic } from '../compiler/diagnostics.js';
-import type { FileNode, ModelNode, Span } from './ast.js';
+import type { FileNode, ModelNode } from './ast.js';
 import { vitParser } from './parser.js';
 import { AstBuilder } from './toAst.js';
 import { vitLexer } from './tokens.js';
@@ -100,10 +100,15 @@ export function parseSpecText(text: string, file: string): ParseResult {
   // A model with a syntax error inside yields no Spec: recovery may have dropped some of its
   // statements, and a silently different model is worse than none. An error outside every model
   // (a top-level block, an import, junk that may have been a model) poisons the whole file.
+  // An error at a model's own `model` keyword is about what came before (a missing '}'), and an
+  // unclosed model extends to the next one.
   const offsets = diagnostics.map((d) => starts[d.pos!.line - 1]! + d.pos!.col - 1);
-  const inside = (s: Span, o: number) => o >= s.offset && o <= s.offset + s.length;
-  for (const m of built.models) m.hasErrors = offsets.some((o) => inside(m, o));
-  const topLevelHasErrors = offsets.some((o) => !built.models.some((m) => inside(m, o)));
+  const models = built.models;
+  const inside = (m: ModelNode, i: number, o: number) =>
+    o > m.offset &&
+    (o <= m.offset + m.length || (!m.closed && o <= (models[i + 1]?.offset ?? text.length)));
+  models.forEach((m, i) => (m.hasErrors = offsets.some((o) => inside(m, i, o))));
+  const topLevelHasErrors = offsets.some((o) => !models.some((m, i) => inside(m, i, o)));
 
   diagnostics.sort((a, b) => a.pos!.line - b.pos!.line || a.pos!.col - b.pos!.col);
   return { ast: { type: 'file', file, ...built, topLevelHasErrors }, diagnostics };

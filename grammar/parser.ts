@@ -116,8 +116,7 @@ export class VitParser extends CstParser {
     return this.isWord(1) && STRUCTURAL.has(this.LA(1).image);
   }
 
-  private atTopItem(): boolean {
-    if (this.isWord(1, 'import') || this.isWord(1, 'model')) return true;
+  private atTopBlock(): boolean {
     return (
       this.isWord(1) &&
       (BLOCKS as readonly string[]).includes(this.LA(1).image) &&
@@ -125,14 +124,20 @@ export class VitParser extends CstParser {
     );
   }
 
+  private atTopItem(): boolean {
+    return this.isWord(1, 'import') || this.isWord(1, 'model') || this.atTopBlock();
+  }
+
   file = this.RULE('file', () => {
     this.MANY(() => {
+      // One token of lookahead: the gates, not chevrotain's LL(k) analysis, pick the item.
       this.OR({
         IGNORE_AMBIGUITIES: true,
+        MAX_LOOKAHEAD: 1,
         DEF: [
           { GATE: () => this.isWord(1, 'import'), ALT: () => this.SUBRULE(this.importDecl) },
           { GATE: () => this.isWord(1, 'model'), ALT: () => this.SUBRULE(this.modelDecl) },
-          { GATE: () => this.atTopItem(), ALT: () => this.SUBRULE(this.block) },
+          { GATE: () => this.atTopBlock(), ALT: () => this.SUBRULE(this.block) },
           { ALT: () => this.SUBRULE(this.junk) },
         ],
       });
@@ -147,10 +152,12 @@ export class VitParser extends CstParser {
   modelDecl = this.RULE('modelDecl', () => {
     this.CONSUME(Identifier, { LABEL: 'keyword' });
     this.CONSUME2(Identifier, { LABEL: 'name' });
-    // Any word here is taken as the `extends` keyword and checked later, so `extnds` gets a
+    // `WORD NAME {` is taken as `extends NAME` and the word checked later, so `extnds` gets a
     // suggestion instead of "expected '{'".
     this.OPTION({
-      GATE: () => this.isWord(1) && this.LA(2).tokenType !== LCurly,
+      GATE: () =>
+        this.isWord(1, 'extends') ||
+        (this.isWord(1) && this.isWord(2) && this.LA(3).tokenType === LCurly),
       DEF: () => {
         this.CONSUME3(Identifier, { LABEL: 'extendsKeyword' });
         this.CONSUME4(Identifier, { LABEL: 'parent' });
@@ -180,6 +187,7 @@ export class VitParser extends CstParser {
   bodyItem = this.ruleWithArg('bodyItem', (ctx: Context) => {
     this.OR({
       IGNORE_AMBIGUITIES: true,
+      MAX_LOOKAHEAD: 1,
       DEF: [
         {
           GATE: () => this.isWord(1) && this.LA(2).tokenType === LCurly,

@@ -118,6 +118,7 @@ export class AstBuilder extends vitParser().getBaseCstVisitorConstructor() {
       description: '',
       statements,
       blocks,
+      closed: real(ctx.close?.[0]) !== undefined,
       hasErrors: false,
       ...this.extent(this.span(kw), ctx),
     };

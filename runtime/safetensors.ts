@@ -272,6 +272,30 @@ export interface TensorToWrite {
   data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint16Array;
 }
 
+/** The typed array whose bytes are the stored form of `t`, or null if `t.data` cannot be it. */
+function storedForm(t: TensorToWrite): RawData | null {
+  const d = t.data;
+  const floats = d instanceof Float32Array || d instanceof Float64Array ? d : null;
+  switch (t.dtype) {
+    case 'F32':
+      return d instanceof Float32Array ? d : floats && Float32Array.from(floats);
+    case 'F64':
+      return d instanceof Float64Array ? d : floats && Float64Array.from(floats);
+    case 'F16':
+    case 'BF16': {
+      if (d instanceof Uint16Array) return d;
+      if (!floats) return null;
+      const f32 = floats instanceof Float32Array ? floats : Float32Array.from(floats);
+      return t.dtype === 'F16' ? encodeF16(f32) : encodeBf16(f32);
+    }
+    case 'I32':
+      return d instanceof Int32Array ? d : null;
+    case 'I64':
+      return d instanceof BigInt64Array ? d : null;
+  }
+  return null;
+}
+
 function bytesFor(t: TensorToWrite, target: string): Uint8Array {
   const count = t.shape.reduce((p, d) => p * d, 1);
   if (t.data.length !== count) {
@@ -282,49 +306,10 @@ function bytesFor(t: TensorToWrite, target: string): Uint8Array {
       t.name,
     );
   }
-  let typed: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint16Array;
-  const d = t.data;
-  const wrongType = (want: string) =>
-    fail(
-      413,
-      target,
-      `tensor "${t.name}": ${t.dtype} needs ${want}, got ${d.constructor.name}`,
-      t.name,
-    );
-  switch (t.dtype) {
-    case 'F32':
-      typed =
-        d instanceof Float32Array
-          ? d
-          : d instanceof Float64Array
-            ? Float32Array.from(d)
-            : wrongType('float values');
-      break;
-    case 'F64':
-      typed =
-        d instanceof Float64Array
-          ? d
-          : d instanceof Float32Array
-            ? Float64Array.from(d)
-            : wrongType('float values');
-      break;
-    case 'F16':
-    case 'BF16': {
-      const enc = t.dtype === 'F16' ? encodeF16 : encodeBf16;
-      if (d instanceof Uint16Array) typed = d;
-      else if (d instanceof Float32Array) typed = enc(d);
-      else if (d instanceof Float64Array) typed = enc(Float32Array.from(d));
-      else typed = wrongType('float values or Uint16 bit patterns');
-      break;
-    }
-    case 'I32':
-      typed = d instanceof Int32Array ? d : wrongType('an Int32Array');
-      break;
-    case 'I64':
-      typed = d instanceof BigInt64Array ? d : wrongType('a BigInt64Array');
-      break;
-    default:
-      fail(413, target, `tensor "${t.name}": cannot write dtype ${String(t.dtype)}`, t.name);
+  const typed = storedForm(t);
+  if (typed === null) {
+    const from = t.data.constructor.name;
+    fail(413, target, `tensor "${t.name}": ${t.dtype} cannot be written from a ${from}`, t.name);
   }
   const out = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   if (LITTLE_ENDIAN) return out;

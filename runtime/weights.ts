@@ -202,6 +202,8 @@ function resizePosEmbed(
   return resamplePosEmbed(data, from, to, D, prefix);
 }
 
+const MAX_LINES = 40;
+
 function describeProblems(spec: Spec, naming: Naming, problems: WeightsProblem[]): string {
   const lines = problems.map((p) => {
     const from = p.fileName ? ` (file: ${p.fileName})` : '';
@@ -220,6 +222,10 @@ function describeProblems(spec: Spec, naming: Naming, problems: WeightsProblem[]
     }
   });
   const n = problems.length;
+  // A checkpoint of another model lists every tensor; the message stays readable, the full
+  // list remains in WeightsError.problems.
+  if (lines.length > MAX_LINES)
+    lines.splice(MAX_LINES, lines.length, `  … and ${n - MAX_LINES} more`);
   return (
     `weights do not match model "${spec.name}" (${naming} names): ${n} problem${n === 1 ? '' : 's'}\n` +
     lines.join('\n')

@@ -2,9 +2,10 @@
 // norms, elementwise (unary, binary with broadcasting), reductions and softmax.
 import { type Graph, type Node, numel } from '../ir/graph.js';
 import { CodegenError, type Loc, type PlanBuilder } from './plan-builder.js';
-import { renderElementwise, type ElementwiseExpr } from './wgsl/elementwise.js';
+import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderNorm } from './wgsl/norm.js';
 import { renderReduce } from './wgsl/reduce.js';
+import { renderSoftmax } from './wgsl/softmax.js';
 
 export function renderOpKernel(
   pb: PlanBuilder,
@@ -30,7 +31,15 @@ export function renderOpKernel(
       return;
     }
     case 'softmax':
-    case 'logsoftmax':
+    case 'logsoftmax': {
+      const x = input(0);
+      const cols = x.shape[x.shape.length - 1];
+      if (n.attrs.axis !== x.shape.length - 1)
+        throw new CodegenError(`${label}: ${n.op} over axis ${n.attrs.axis} (only the last axis has a kernel)`);
+      const k = renderSoftmax({ kind: n.op });
+      pb.step(k, `${n.op} over the last axis`, label, { x: loc(x.id), y: out }, { rows: numel(x.shape) / cols, cols });
+      return;
+    }
     case 'reduce_sum':
     case 'reduce_mean':
     case 'reduce_max': {
@@ -39,7 +48,8 @@ export function renderOpKernel(
       const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
       const len = x.shape[axis];
       const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-      const k = renderReduce({ op: n.op, inner: inner });
+      const op = n.op === 'reduce_sum' ? 'sum' : n.op === 'reduce_mean' ? 'mean' : 'max';
+      const k = renderReduce({ op });
       pb.step(k, `${n.op} over one axis`, label, { x: loc(x.id), y: out }, { outer, axis: len, inner });
       return;
     }
@@ -47,29 +57,27 @@ export function renderOpKernel(
       const expr = elementwiseExpr(n);
       if (!expr) throw new CodegenError(`${label}: no WGSL kernel for op '${n.op}' yet`);
       const ins = n.inputs.map((i) => g.nodes[i]);
-      const k = renderElementwise({
-        expr,
-        inputs: ins.map((i) => [...i.shape]),
-        output: [...n.shape],
+      const k = renderElementwise({ shape: [...n.shape], inputs: ins.map((i) => ({ shape: [...i.shape] })), outputs: [expr] });
+      const bind: Record<string, Loc> = { out0: out };
+      ins.forEach((i, j) => {
+        if (k.bindings.some((b) => b.name === `in${j}`)) bind[`in${j}`] = loc(i.id);
       });
-      const bind: Record<string, Loc> = { out };
-      ins.forEach((i, j) => (bind[`in${j}`] = loc(i.id)));
       pb.step(k, `elementwise ${n.op}`, label, bind, {});
     }
   }
 }
 
 /** The elementwise expression of a unary/binary node over its inputs in0, in1. */
-function elementwiseExpr(n: Node): ElementwiseExpr | undefined {
+function elementwiseExpr(n: Node): Expr | undefined {
   switch (n.op) {
     case 'scale':
-      return { op: 'mul', args: [{ input: 0 }, { const: n.attrs.factor }] };
+      return ew.mul(ew.input(0), ew.c(n.attrs.factor));
     case 'add':
     case 'sub':
     case 'mul':
     case 'div':
     case 'max':
-      return { op: n.op, args: [{ input: 0 }, { input: 1 }] };
+      return ew.binary(n.op, ew.input(0), ew.input(1));
     case 'neg':
     case 'exp':
     case 'log':
@@ -84,7 +92,7 @@ function elementwiseExpr(n: Node): ElementwiseExpr | undefined {
     case 'relu':
     case 'silu':
     case 'sigmoid':
-      return { op: n.op, args: [{ input: 0 }] };
+      return ew.unary(n.op, ew.input(0));
     default:
       return undefined;
   }

@@ -84,7 +84,7 @@ const cases: Case[] = [
         ['/depth', { span: { pos, offset: 0, length: 3 }, depth: 0, model: 'm' }],
       ]);
       const spec = loadSpecText(base(), 'codes.vit').specs[0]!;
-      return checkSchema({ ...spec, depth: 0.5 }, sources, { pos: { ...pos, line: 1 }, length: 1 });
+      return checkSchema({ ...spec, depth: 2.5 }, sources, { pos: { ...pos, line: 1 }, length: 1 });
     },
     at: '4:9',
   },

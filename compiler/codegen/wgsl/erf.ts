@@ -44,11 +44,13 @@ export const ERF_SMALL_LIMIT = 0.875;
 export const ERF_TAIL_START = 2.5;
 export const ERF_ONE_FROM = 4.0;
 
-/** Horner form `((c0 * x + c1) * x + c2) …` of coefficients given highest degree first. */
+/** Horner form `((c0 * x + c1) * x − c2) …` of coefficients given highest degree first. */
 export function horner(coeffs: readonly number[], x: string): string {
   let expr = f32(coeffs[0]);
   for (let i = 1; i < coeffs.length; i++) {
-    expr = `${i > 1 ? `(${expr})` : expr} * ${x} + ${f32(coeffs[i])}`;
+    const c = coeffs[i];
+    const term = c < 0 ? `- ${f32(-c)}` : `+ ${f32(c)}`;
+    expr = `${i > 1 ? `(${expr})` : expr} * ${x} ${term}`;
   }
   return expr;
 }
@@ -68,7 +70,7 @@ export function erfWgsl(): string {
     "  // Tail: 1 − erfc, where erfc ≤ 4e-4 makes exp's few-ulp error irrelevant.",
     '  let t = 1.0 / (1.0 + 0.5 * a);',
     `  let tail = 1.0 - exp(-z) * (${horner(ERF_TAIL_Q, 't')});`,
-    `  let big = select(1.0, tail, a < ${f32(ERF_ONE_FROM)});`,
+    `  let big = select(select(1.0, tail, a < ${f32(ERF_ONE_FROM)}), mid, a < ${f32(ERF_TAIL_START)});`,
     `  return select(sign(x) * big, small, a < ${f32(ERF_SMALL_LIMIT)});`,
     '}',
   ].join('\n');

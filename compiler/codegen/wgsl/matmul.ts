@@ -85,6 +85,16 @@ export interface MatmulDesc {
 }
 
 const LANES = ['x', 'y', 'z', 'w'];
+
+/** Parenthesises a compound WGSL expression (identifiers stay bare). */
+function par(e: string): string {
+  return /^\w+$/.test(e) ? e : `(${e})`;
+}
+
+/** `base + i` as WGSL u32 arithmetic, or just `base` when i is 0. */
+function plus(base: string, i: number): string {
+  return i === 0 ? base : `${base} + ${u32(i)}`;
+}
 /** K is walked this many steps per loop iteration (one vec4 along K). */
 const K_STEP = 4;
 
@@ -307,7 +317,7 @@ function renderOperandBases(w: WgslWriter, p: Plan): void {
   const im = p.desc.im2col;
   const vecDiv = (mode: FragmentMode): string => (mode === 'vecK' ? ' / 4u' : '');
   for (let i = 0; i < p.tm; i++) {
-    const row = `min(m0 + ${u32(i)}, M - 1u)`;
+    const row = `min(${plus('m0', i)}, M - 1u)`;
     if (im) {
       w.line(`let r${i} = ${row};`);
       w.line(`let py${i} = (r${i} % PATCHES) / GRID_W;`);
@@ -323,17 +333,17 @@ function renderOperandBases(w: WgslWriter, p: Plan): void {
   }
   if (p.transA && p.modeA === 'vecOuter') {
     for (let iv = 0; iv < p.tm / 4; iv++) {
-      w.line(`let aCol4_${iv} = (aBatch + min(m0 + ${u32(4 * iv)}, M - 4u)) / 4u;`);
+      w.line(`let aCol4_${iv} = (aBatch + min(${plus('m0', 4 * iv)}, M - 4u)) / 4u;`);
     }
   }
   for (let j = 0; j < p.tn; j++) {
-    const col = `min(n0 + ${u32(j)}, N - 1u)`;
+    const col = `min(${plus('n0', j)}, N - 1u)`;
     if (p.transB) w.line(`let bRow${j} = (bBatch + ${col} * K)${vecDiv(p.modeB)};`);
     else if (p.modeB === 'scalar') w.line(`let bCol${j} = bBatch + ${col};`);
   }
   if (!p.transB && p.modeB === 'vecOuter') {
     for (let jv = 0; jv < p.tn / 4; jv++) {
-      w.line(`let bCol4_${jv} = (bBatch + min(n0 + ${u32(4 * jv)}, N - 4u)) / 4u;`);
+      w.line(`let bCol4_${jv} = (bBatch + min(${plus('n0', 4 * jv)}, N - 4u)) / 4u;`);
     }
   }
 }
@@ -349,7 +359,7 @@ function im2colOffset(k: string): string {
 /** Emits the loads of one K_STEP-wide fragment and returns accessors for element (row, kk). */
 function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: number) => string {
   const im = p.desc.im2col;
-  const kOf = (kk: number): string => (kk === 0 ? 'k' : `k + ${u32(kk)}`);
+  const kOf = (kk: number): string => plus('k', kk);
   if (p.modeA === 'vecK') {
     if (im) w.line(`let colA = ${im2colOffset('k')};`);
     for (let i = 0; i < p.tm; i++) {
@@ -360,7 +370,7 @@ function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: number) =
   if (p.modeA === 'vecOuter') {
     for (let kk = 0; kk < steps; kk++) {
       for (let iv = 0; iv < p.tm / 4; iv++) {
-        w.line(`let a${kk}_${iv} = a[aCol4_${iv} + (${kOf(kk)}) * (M / 4u)];`);
+        w.line(`let a${kk}_${iv} = a[aCol4_${iv} + ${par(kOf(kk))} * (M / 4u)];`);
       }
     }
     return (i, kk) => `a${kk}_${i >> 2}.${LANES[i & 3]}`;
@@ -370,7 +380,7 @@ function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: number) =
     for (let kk = 0; kk < steps; kk++) {
       let addr: string;
       if (im) addr = `aRow${i} + colA${kk}`;
-      else if (p.transA) addr = `aCol${i} + (${kOf(kk)}) * M`;
+      else if (p.transA) addr = `aCol${i} + ${par(kOf(kk))} * M`;
       else addr = `aRow${i} + ${kOf(kk)}`;
       w.line(`let a${i}_${kk} = a[${addr}];`);
     }
@@ -379,7 +389,7 @@ function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: number) =
 }
 
 function loadB(w: WgslWriter, p: Plan, steps: number): (kk: number, j: number) => string {
-  const kOf = (kk: number): string => (kk === 0 ? 'k' : `k + ${u32(kk)}`);
+  const kOf = (kk: number): string => plus('k', kk);
   if (p.modeB === 'vecK') {
     for (let j = 0; j < p.tn; j++) w.line(`let b${j} = b[bRow${j} + k / 4u];`);
     return (kk, j) => `b${j}.${LANES[kk]}`;
@@ -387,14 +397,14 @@ function loadB(w: WgslWriter, p: Plan, steps: number): (kk: number, j: number) =
   if (p.modeB === 'vecOuter') {
     for (let kk = 0; kk < steps; kk++) {
       for (let jv = 0; jv < p.tn / 4; jv++) {
-        w.line(`let b${kk}_${jv} = b[bCol4_${jv} + (${kOf(kk)}) * (N / 4u)];`);
+        w.line(`let b${kk}_${jv} = b[bCol4_${jv} + ${par(kOf(kk))} * (N / 4u)];`);
       }
     }
     return (kk, j) => `b${kk}_${j >> 2}.${LANES[j & 3]}`;
   }
   for (let j = 0; j < p.tn; j++) {
     for (let kk = 0; kk < steps; kk++) {
-      const addr = p.transB ? `bRow${j} + ${kOf(kk)}` : `bCol${j} + (${kOf(kk)}) * N`;
+      const addr = p.transB ? `bRow${j} + ${kOf(kk)}` : `bCol${j} + ${par(kOf(kk))} * N`;
       w.line(`let b${kk}_${j} = b[${addr}];`);
     }
   }
@@ -441,15 +451,15 @@ function renderEpilogue(
     return `${v} = vec4<f32>(${lanes.join(', ')});`;
   };
   for (let i = 0; i < p.tm; i++) {
-    w.block(`if (m0 + ${u32(i)} < M)`, () => {
-      w.line(`let cRow = cBatch + (m0 + ${u32(i)}) * N;`);
+    w.block(`if (${plus('m0', i)} < M)`, () => {
+      w.line(`let cRow = cBatch + ${par(plus('m0', i))} * N;`);
       const groups = p.vecC ? p.tn / 4 : p.tn;
       for (let g = 0; g < groups; g++) {
         const col = p.vecC ? 4 * g : g;
-        const n = `n0 + ${u32(col)}`;
+        const n = plus('n0', col);
         w.block(`if (${n} < N)`, () => {
           const idx = p.vecC ? `(cRow + ${n}) / 4u` : `cRow + ${n}`;
-          const nIdx = p.vecC ? `(${n}) / 4u` : n;
+          const nIdx = p.vecC ? `${par(n)} / 4u` : n;
           if (p.vecC) {
             const lanes = [0, 1, 2, 3].map((l) => `acc${i}_${col + l}`);
             w.line(`var v = vec4<f32>(${lanes.join(', ')});`);
