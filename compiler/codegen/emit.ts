@@ -23,16 +23,17 @@ function header(specFile: string, spec: Spec, comment: string): string {
   ].join('\n');
 }
 
-/** plan.json holds the plan without WGSL text (that lives in kernels/); model.ts embeds it. */
-export function planForJson(plan: Plan): Plan {
-  return { ...plan, kernels: plan.kernels.map(({ wgsl: _wgsl, ...k }) => k) };
-}
-
+/**
+ * model.ts is small and typed; the plan itself (WGSL included, so a browser needs one fetch or one
+ * import) is plan.json, imported with a JSON import attribute. Prettier formats model.ts; plan.json
+ * is written by JSON.stringify, which is already canonical.
+ */
 export async function renderModelModule(plan: Plan, spec: Spec): Promise<string> {
   const weights = modelParams(spec).map((p) => ({ name: p.name, shape: p.shape }));
   const outputs = plan.outputs.map((o) => ({ name: o.name, shape: o.shape }));
   const text = `${header(plan.specFile, spec, '//')}
-import type { Plan } from 'vitc/plan';
+import type { Plan } from 'vitc';
+import planJson from './plan.json' with { type: 'json' };
 
 /** The resolved spec this module was compiled from. */
 export const spec = ${JSON.stringify(spec)} as const;
@@ -43,20 +44,20 @@ export const classes = ${spec.head.classes};
 export const batch = ${plan.batch};
 export const outputs = ${JSON.stringify(outputs)} as const;
 
-/** Parameters, timm state_dict names and shapes. */
+/** Parameters: timm state_dict names and shapes. */
 export const weights: { name: string; shape: number[] }[] = ${JSON.stringify(weights)};
 
-/** Bytes of every GPU buffer the plan allocates. */
-export const bufferBytes = ${JSON.stringify(plan.buffers.map((b) => b.bytes))};
+/** Bytes of every GPU buffer the plan allocates (${plan.buffers.length} buffers, ${plan.buffers.reduce((a, b) => a + b.bytes, 0)} bytes). */
+export const bufferBytes: number[] = ${JSON.stringify(plan.buffers.map((b) => b.bytes))};
 
-/** Kernels (WGSL embedded), buffers and the ordered dispatches. */
-export const plan: Plan = ${JSON.stringify(plan)};
+/** Kernels (WGSL included), buffers and the ${plan.steps.length} ordered dispatches. */
+export const plan = planJson as unknown as Plan;
 `;
   return format(text, { parser: 'typescript', singleQuote: true, printWidth: 100, trailingComma: 'all' });
 }
 
 export async function emitGenerated(plan: Plan, spec: Spec, outDir: string): Promise<EmitResult> {
-  assertValidPlan(planForJson(plan));
+  assertValidPlan(plan);
   const parent = dirname(outDir);
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}`);
@@ -69,7 +70,9 @@ export async function emitGenerated(plan: Plan, spec: Spec, outDir: string): Pro
       writeFileSync(join(tmp, 'kernels', `${k.name}.wgsl`), text);
       files.push(`kernels/${k.name}.wgsl`);
     }
-    writeFileSync(join(tmp, 'plan.json'), JSON.stringify(planForJson(plan), null, 1) + '\n');
+    writeFileSync(join(tmp, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
+    files.push('spec.json');
+    writeFileSync(join(tmp, 'plan.json'), JSON.stringify(plan, null, 1) + '\n');
     files.push('plan.json');
     writeFileSync(join(tmp, 'model.ts'), await renderModelModule(plan, spec));
     files.push('model.ts');

@@ -27,13 +27,11 @@ import { activationExpr, mathPrelude, type Activation, type MathFn } from './act
 import {
   BindingSet,
   ceilDiv,
-  check,
   entrySignature,
   KernelSpecError,
   MAX_WORKGROUPS_PER_DIM,
   renderHeader,
   renderUniformStruct,
-  sanitizeName,
   sizeOf,
   u32,
   WgslWriter,
@@ -42,161 +40,24 @@ import {
   type UniformField,
   type Vec3,
 } from './builder.js';
+import {
+  accDecl,
+  LANES,
+  par,
+  plus,
+  renderBlockStep,
+  renderIm2colConstants,
+  renderOperandBases,
+  renderTailStep,
+} from './matmul-loads.js';
+import { describe, epilogueText, K_STEP, plan, type MatmulDesc, type Plan } from './matmul-plan.js';
 
-export interface MatmulTiling {
-  /** Output rows per invocation. */
-  rows: number;
-  /** Output columns per invocation. */
-  cols: number;
-  /** Invocations per workgroup along N (x) and M (y). */
-  workgroup: [number, number];
-}
-
-export const DEFAULT_MATMUL_TILING: Readonly<MatmulTiling> = {
-  rows: 4,
-  cols: 4,
-  workgroup: [8, 8],
-};
-
-export interface Im2colLayout {
-  channels: number;
-  height: number;
-  width: number;
-  patchH: number;
-  patchW: number;
-}
-
-export interface MatmulDesc {
-  transA?: boolean;
-  transB?: boolean;
-  /** 'batched' (default): operand has its own matrix per batch entry; 'shared': one for all. */
-  batchA?: 'batched' | 'shared';
-  batchB?: 'batched' | 'shared';
-  bias?: boolean;
-  activation?: Activation;
-  scale?: boolean;
-  residual?: 'none' | 'buffer' | 'in_place';
-  im2col?: Im2colLayout;
-  /** Divisibility the caller guarantees for every dispatch (checked by `dispatch`); enables vec4. */
-  align?: { m?: 1 | 4; n?: 1 | 4; k?: 1 | 4 };
-  tiling?: MatmulTiling;
-  /** Overrides the generated kernel name. */
-  name?: string;
-}
-
-const LANES = ['x', 'y', 'z', 'w'];
-
-/** Parenthesises a compound WGSL expression (identifiers stay bare). */
-function par(e: string): string {
-  return /^\w+$/.test(e) ? e : `(${e})`;
-}
-
-/** `base + i` as WGSL u32 arithmetic, or just `base` when i is 0. */
-function plus(base: string, i: number): string {
-  return i === 0 ? base : `${base} + ${u32(i)}`;
-}
-/** K is walked this many steps per loop iteration (one vec4 along K). */
-const K_STEP = 4;
-
-/** How one operand's fragment is loaded: vec4 along K, vec4 along its outer axis, or scalars. */
-type FragmentMode = 'vecK' | 'vecOuter' | 'scalar';
-
-interface Plan {
-  name: string;
-  tm: number;
-  tn: number;
-  wx: number;
-  wy: number;
-  transA: boolean;
-  transB: boolean;
-  sharedA: boolean;
-  sharedB: boolean;
-  modeA: FragmentMode;
-  modeB: FragmentMode;
-  vecC: boolean;
-  kAligned: boolean;
-  align: { m: number; n: number; k: number };
-  desc: MatmulDesc;
-}
-
-function plan(desc: MatmulDesc): Plan {
-  const t = desc.tiling ?? DEFAULT_MATMUL_TILING;
-  const align = { m: desc.align?.m ?? 1, n: desc.align?.n ?? 1, k: desc.align?.k ?? 1 };
-  const transA = desc.transA ?? false;
-  const transB = desc.transB ?? false;
-  const im = desc.im2col;
-  const kind = 'matmul';
-  for (const [k, v] of Object.entries({ rows: t.rows, cols: t.cols })) {
-    check(Number.isInteger(v) && v >= 1 && v <= 8, kind, `tiling.${k} must be 1..8, got ${v}`);
-  }
-  const [wx, wy] = t.workgroup;
-  check(
-    Number.isInteger(wx) && Number.isInteger(wy) && wx >= 1 && wy >= 1 && wx * wy <= 256,
-    kind,
-    `workgroup ${wx}×${wy} must be positive with at most 256 invocations`,
-  );
-  for (const [k, v] of Object.entries(align)) {
-    check(v === 1 || v === 4, kind, `align.${k} must be 1 or 4, got ${v}`);
-  }
-  if (im) {
-    check(!transA, kind, 'im2col reads A from an image; transA does not apply');
-    for (const [k, v] of Object.entries(im)) {
-      check(Number.isInteger(v) && v >= 1, kind, `im2col.${k} must be a positive integer`);
-    }
-    check(
-      im.height % im.patchH === 0 && im.width % im.patchW === 0,
-      kind,
-      `image ${im.height}×${im.width} is not divisible into ${im.patchH}×${im.patchW} patches`,
-    );
-  }
-  let modeA: FragmentMode = 'scalar';
-  if (im) modeA = align.k === 4 && im.patchW % 4 === 0 ? 'vecK' : 'scalar';
-  else if (!transA && align.k === 4) modeA = 'vecK';
-  else if (transA && align.m === 4 && t.rows % 4 === 0) modeA = 'vecOuter';
-  let modeB: FragmentMode = 'scalar';
-  if (transB && align.k === 4) modeB = 'vecK';
-  else if (!transB && align.n === 4 && t.cols % 4 === 0) modeB = 'vecOuter';
-  const vecC = align.n === 4 && t.cols % 4 === 0;
-  const p: Plan = {
-    name: '',
-    tm: t.rows,
-    tn: t.cols,
-    wx,
-    wy,
-    transA,
-    transB,
-    sharedA: desc.batchA === 'shared',
-    sharedB: desc.batchB === 'shared',
-    modeA,
-    modeB,
-    vecC,
-    kAligned: align.k === 4,
-    align,
-    desc,
-  };
-  p.name = desc.name ? sanitizeName(desc.name) : defaultName(p);
-  return p;
-}
-
-function defaultName(p: Plan): string {
-  const d = p.desc;
-  const im = d.im2col;
-  const parts = ['matmul'];
-  if (p.transA) parts.push('ta');
-  if (p.transB) parts.push('tb');
-  if (p.sharedA) parts.push('sa');
-  if (p.sharedB) parts.push('sb');
-  if (im) parts.push(`im2col_c${im.channels}_${im.height}x${im.width}_p${im.patchH}x${im.patchW}`);
-  if (d.bias) parts.push('bias');
-  if (d.activation && d.activation !== 'none') parts.push(d.activation);
-  if (d.scale) parts.push('scale');
-  if (d.residual === 'buffer') parts.push('res');
-  if (d.residual === 'in_place') parts.push('resinplace');
-  parts.push(`t${p.tm}x${p.tn}_w${p.wx}x${p.wy}`);
-  parts.push(`a${p.align.m}${p.align.n}${p.align.k}`);
-  return parts.join('_');
-}
-
+export {
+  DEFAULT_MATMUL_TILING,
+  type Im2colLayout,
+  type MatmulDesc,
+  type MatmulTiling,
+} from './matmul-plan.js';
 const UNIFORMS: readonly UniformField[] = [
   { name: 'M', type: 'u32' },
   { name: 'N', type: 'u32' },
@@ -269,170 +130,6 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
     uniforms: UNIFORMS,
     dispatch: (sizes: KernelSizes): Vec3 => dispatchMatmul(p, sizes),
   };
-}
-
-function describe(p: Plan): string[] {
-  const d = p.desc;
-  const lines = [
-    `C[b] = ${p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}; A ${
-      d.im2col ? 'im2col of image [B, C, H, W]' : p.transA ? '[K, M]' : '[M, K]'
-    }${p.sharedA ? ' shared' : ''}, B ${p.transB ? '[N, K]' : '[K, N]'}${p.sharedB ? ' shared' : ''}, C [M, N].`,
-    `Epilogue: ${epilogueText(d)}.`,
-    `Invocation block ${p.tm}×${p.tn}, workgroup ${p.wx}×${p.wy}; loads A:${p.modeA} B:${p.modeB}, ` +
-      `C:${p.vecC ? 'vec4' : 'scalar'}.`,
-  ];
-  return lines;
-}
-
-function epilogueText(d: MatmulDesc): string {
-  const steps: string[] = [];
-  if (d.bias) steps.push('+ bias[n]');
-  if (d.activation && d.activation !== 'none') steps.push(d.activation);
-  if (d.scale) steps.push('× scale[n]');
-  if (d.residual === 'buffer') steps.push('+ residual[m, n]');
-  if (d.residual === 'in_place') steps.push('+ C[m, n] (in place)');
-  return steps.length ? steps.join(' → ') : 'none';
-}
-
-function accDecl(i: number, j0: number, j1: number): string {
-  const names: string[] = [];
-  for (let j = j0; j < j1; j++) names.push(`var acc${i}_${j} = 0.0;`);
-  return names.join(' ');
-}
-
-function renderIm2colConstants(w: WgslWriter, im: Im2colLayout): void {
-  const gw = im.width / im.patchW;
-  const gh = im.height / im.patchH;
-  w.line(`const IMG_C = ${u32(im.channels)};`);
-  w.line(`const IMG_H = ${u32(im.height)};`);
-  w.line(`const IMG_W = ${u32(im.width)};`);
-  w.line(`const PATCH_H = ${u32(im.patchH)};`);
-  w.line(`const PATCH_W = ${u32(im.patchW)};`);
-  w.line(`const GRID_W = ${u32(gw)}; // patches per image row`);
-  w.line(`const PATCHES = ${u32(gh * gw)}; // patches per image`);
-}
-
-/** Per-row / per-column base offsets (computed once, outside the K loop), clamped into range. */
-function renderOperandBases(w: WgslWriter, p: Plan): void {
-  const im = p.desc.im2col;
-  const vecDiv = (mode: FragmentMode): string => (mode === 'vecK' ? ' / 4u' : '');
-  for (let i = 0; i < p.tm; i++) {
-    const row = `min(${plus('m0', i)}, M - 1u)`;
-    if (im) {
-      w.line(`let r${i} = ${row};`);
-      w.line(`let py${i} = (r${i} % PATCHES) / GRID_W;`);
-      w.line(`let px${i} = r${i} % GRID_W;`);
-      w.line(
-        `let aRow${i} = (r${i} / PATCHES) * IMG_C * IMG_H * IMG_W + py${i} * PATCH_H * IMG_W + px${i} * PATCH_W;`,
-      );
-    } else if (!p.transA) {
-      w.line(`let aRow${i} = (aBatch + ${row} * K)${vecDiv(p.modeA)};`);
-    } else if (p.modeA === 'scalar') {
-      w.line(`let aCol${i} = aBatch + ${row};`);
-    }
-  }
-  if (p.transA && p.modeA === 'vecOuter') {
-    for (let iv = 0; iv < p.tm / 4; iv++) {
-      w.line(`let aCol4_${iv} = (aBatch + min(${plus('m0', 4 * iv)}, M - 4u)) / 4u;`);
-    }
-  }
-  for (let j = 0; j < p.tn; j++) {
-    const col = `min(${plus('n0', j)}, N - 1u)`;
-    if (p.transB) w.line(`let bRow${j} = (bBatch + ${col} * K)${vecDiv(p.modeB)};`);
-    else if (p.modeB === 'scalar') w.line(`let bCol${j} = bBatch + ${col};`);
-  }
-  if (!p.transB && p.modeB === 'vecOuter') {
-    for (let jv = 0; jv < p.tn / 4; jv++) {
-      w.line(`let bCol4_${jv} = (bBatch + min(${plus('n0', 4 * jv)}, N - 4u)) / 4u;`);
-    }
-  }
-}
-
-/** im2col column offset of K index `k` inside one image: (c, i, j) → c·H·W + i·W + j. */
-function im2colOffset(k: string): string {
-  return (
-    `(${k}) / (PATCH_H * PATCH_W) * IMG_H * IMG_W + ` +
-    `((${k}) % (PATCH_H * PATCH_W)) / PATCH_W * IMG_W + (${k}) % PATCH_W`
-  );
-}
-
-/** Emits the loads of one K_STEP-wide fragment and returns accessors for element (row, kk). */
-function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: number) => string {
-  const im = p.desc.im2col;
-  const kOf = (kk: number): string => plus('k', kk);
-  if (p.modeA === 'vecK') {
-    if (im) w.line(`let colA = ${im2colOffset('k')};`);
-    for (let i = 0; i < p.tm; i++) {
-      w.line(`let a${i} = a[${im ? `(aRow${i} + colA) / 4u` : `aRow${i} + k / 4u`}];`);
-    }
-    return (i, kk) => `a${i}.${LANES[kk]}`;
-  }
-  if (p.modeA === 'vecOuter') {
-    for (let kk = 0; kk < steps; kk++) {
-      for (let iv = 0; iv < p.tm / 4; iv++) {
-        w.line(`let a${kk}_${iv} = a[aCol4_${iv} + ${par(kOf(kk))} * (M / 4u)];`);
-      }
-    }
-    return (i, kk) => `a${kk}_${i >> 2}.${LANES[i & 3]}`;
-  }
-  if (im) for (let kk = 0; kk < steps; kk++) w.line(`let colA${kk} = ${im2colOffset(kOf(kk))};`);
-  for (let i = 0; i < p.tm; i++) {
-    for (let kk = 0; kk < steps; kk++) {
-      let addr: string;
-      if (im) addr = `aRow${i} + colA${kk}`;
-      else if (p.transA) addr = `aCol${i} + ${par(kOf(kk))} * M`;
-      else addr = `aRow${i} + ${kOf(kk)}`;
-      w.line(`let a${i}_${kk} = a[${addr}];`);
-    }
-  }
-  return (i, kk) => `a${i}_${kk}`;
-}
-
-function loadB(w: WgslWriter, p: Plan, steps: number): (kk: number, j: number) => string {
-  const kOf = (kk: number): string => plus('k', kk);
-  if (p.modeB === 'vecK') {
-    for (let j = 0; j < p.tn; j++) w.line(`let b${j} = b[bRow${j} + k / 4u];`);
-    return (kk, j) => `b${j}.${LANES[kk]}`;
-  }
-  if (p.modeB === 'vecOuter') {
-    for (let kk = 0; kk < steps; kk++) {
-      for (let jv = 0; jv < p.tn / 4; jv++) {
-        w.line(`let b${kk}_${jv} = b[bCol4_${jv} + ${par(kOf(kk))} * (N / 4u)];`);
-      }
-    }
-    return (kk, j) => `b${kk}_${j >> 2}.${LANES[j & 3]}`;
-  }
-  for (let j = 0; j < p.tn; j++) {
-    for (let kk = 0; kk < steps; kk++) {
-      const addr = p.transB ? `bRow${j} + ${kOf(kk)}` : `bCol${j} + ${par(kOf(kk))} * N`;
-      w.line(`let b${kk}_${j} = b[${addr}];`);
-    }
-  }
-  return (kk, j) => `b${kk}_${j}`;
-}
-
-function renderBlockStep(w: WgslWriter, p: Plan): void {
-  const A = loadA(w, p, K_STEP);
-  const B = loadB(w, p, K_STEP);
-  for (let i = 0; i < p.tm; i++) {
-    for (let j = 0; j < p.tn; j++) {
-      if (p.modeA === 'vecK' && p.modeB === 'vecK') {
-        w.line(`acc${i}_${j} += dot(a${i}, b${j});`);
-      } else {
-        const terms = [0, 1, 2, 3].map((kk) => `${A(i, kk)} * ${B(kk, j)}`);
-        w.line(`acc${i}_${j} += ${terms.join(' + ')};`);
-      }
-    }
-  }
-}
-
-/** One K step (only rendered when K may not be a multiple of 4, so no operand is vecK). */
-function renderTailStep(w: WgslWriter, p: Plan): void {
-  const A = loadA(w, p, 1);
-  const B = loadB(w, p, 1);
-  for (let i = 0; i < p.tm; i++) {
-    for (let j = 0; j < p.tn; j++) w.line(`acc${i}_${j} += ${A(i, 0)} * ${B(0, j)};`);
-  }
 }
 
 function renderEpilogue(

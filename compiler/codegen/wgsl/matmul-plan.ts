@@ -1,0 +1,174 @@
+/**
+ * Matmul descriptions and the render-time plan derived from them: validated tiling, which
+ * operand loads can be vec4 (and along which axis), the kernel name and its header text.
+ * See matmul.ts for the kernel's layout conventions.
+ */
+
+import type { Activation } from './activations.js';
+import { check, sanitizeName } from './builder.js';
+
+export interface MatmulTiling {
+  /** Output rows per invocation. */
+  rows: number;
+  /** Output columns per invocation. */
+  cols: number;
+  /** Invocations per workgroup along N (x) and M (y). */
+  workgroup: [number, number];
+}
+
+export const DEFAULT_MATMUL_TILING: Readonly<MatmulTiling> = {
+  rows: 4,
+  cols: 4,
+  workgroup: [8, 8],
+};
+
+export interface Im2colLayout {
+  channels: number;
+  height: number;
+  width: number;
+  patchH: number;
+  patchW: number;
+}
+
+export interface MatmulDesc {
+  transA?: boolean;
+  transB?: boolean;
+  /** 'batched' (default): operand has its own matrix per batch entry; 'shared': one for all. */
+  batchA?: 'batched' | 'shared';
+  batchB?: 'batched' | 'shared';
+  bias?: boolean;
+  activation?: Activation;
+  scale?: boolean;
+  residual?: 'none' | 'buffer' | 'in_place';
+  im2col?: Im2colLayout;
+  /** Divisibility the caller guarantees for every dispatch (checked by `dispatch`); enables vec4. */
+  align?: { m?: 1 | 4; n?: 1 | 4; k?: 1 | 4 };
+  tiling?: MatmulTiling;
+  /** Overrides the generated kernel name. */
+  name?: string;
+}
+
+/** K is walked this many steps per loop iteration (one vec4 along K). */
+export const K_STEP = 4;
+
+/** How one operand's fragment is loaded: vec4 along K, vec4 along its outer axis, or scalars. */
+export type FragmentMode = 'vecK' | 'vecOuter' | 'scalar';
+
+export interface Plan {
+  name: string;
+  tm: number;
+  tn: number;
+  wx: number;
+  wy: number;
+  transA: boolean;
+  transB: boolean;
+  sharedA: boolean;
+  sharedB: boolean;
+  modeA: FragmentMode;
+  modeB: FragmentMode;
+  vecC: boolean;
+  kAligned: boolean;
+  align: { m: number; n: number; k: number };
+  desc: MatmulDesc;
+}
+
+export function plan(desc: MatmulDesc): Plan {
+  const t = desc.tiling ?? DEFAULT_MATMUL_TILING;
+  const align = { m: desc.align?.m ?? 1, n: desc.align?.n ?? 1, k: desc.align?.k ?? 1 };
+  const transA = desc.transA ?? false;
+  const transB = desc.transB ?? false;
+  const im = desc.im2col;
+  const kind = 'matmul';
+  for (const [k, v] of Object.entries({ rows: t.rows, cols: t.cols })) {
+    check(Number.isInteger(v) && v >= 1 && v <= 8, kind, `tiling.${k} must be 1..8, got ${v}`);
+  }
+  const [wx, wy] = t.workgroup;
+  check(
+    Number.isInteger(wx) && Number.isInteger(wy) && wx >= 1 && wy >= 1 && wx * wy <= 256,
+    kind,
+    `workgroup ${wx}×${wy} must be positive with at most 256 invocations`,
+  );
+  for (const [k, v] of Object.entries(align)) {
+    check(v === 1 || v === 4, kind, `align.${k} must be 1 or 4, got ${v}`);
+  }
+  if (im) {
+    check(!transA, kind, 'im2col reads A from an image; transA does not apply');
+    for (const [k, v] of Object.entries(im)) {
+      check(Number.isInteger(v) && v >= 1, kind, `im2col.${k} must be a positive integer`);
+    }
+    check(
+      im.height % im.patchH === 0 && im.width % im.patchW === 0,
+      kind,
+      `image ${im.height}×${im.width} is not divisible into ${im.patchH}×${im.patchW} patches`,
+    );
+  }
+  let modeA: FragmentMode = 'scalar';
+  if (im) modeA = align.k === 4 && im.patchW % 4 === 0 ? 'vecK' : 'scalar';
+  else if (!transA && align.k === 4) modeA = 'vecK';
+  else if (transA && align.m === 4 && t.rows % 4 === 0) modeA = 'vecOuter';
+  let modeB: FragmentMode = 'scalar';
+  if (transB && align.k === 4) modeB = 'vecK';
+  else if (!transB && align.n === 4 && t.cols % 4 === 0) modeB = 'vecOuter';
+  const vecC = align.n === 4 && t.cols % 4 === 0;
+  const p: Plan = {
+    name: '',
+    tm: t.rows,
+    tn: t.cols,
+    wx,
+    wy,
+    transA,
+    transB,
+    sharedA: desc.batchA === 'shared',
+    sharedB: desc.batchB === 'shared',
+    modeA,
+    modeB,
+    vecC,
+    kAligned: align.k === 4,
+    align,
+    desc,
+  };
+  p.name = desc.name ? sanitizeName(desc.name) : defaultName(p);
+  return p;
+}
+
+function defaultName(p: Plan): string {
+  const d = p.desc;
+  const im = d.im2col;
+  const parts = ['matmul'];
+  if (p.transA) parts.push('ta');
+  if (p.transB) parts.push('tb');
+  if (p.sharedA) parts.push('sa');
+  if (p.sharedB) parts.push('sb');
+  if (im) parts.push(`im2col_c${im.channels}_${im.height}x${im.width}_p${im.patchH}x${im.patchW}`);
+  if (d.bias) parts.push('bias');
+  if (d.activation && d.activation !== 'none') parts.push(d.activation);
+  if (d.scale) parts.push('scale');
+  if (d.residual === 'buffer') parts.push('res');
+  if (d.residual === 'in_place') parts.push('resinplace');
+  parts.push(`t${p.tm}x${p.tn}_w${p.wx}x${p.wy}`);
+  parts.push(`a${p.align.m}${p.align.n}${p.align.k}`);
+  return parts.join('_');
+}
+
+export function describe(p: Plan): string[] {
+  const d = p.desc;
+  const lines = [
+    `C[b] = ${p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}; A ${
+      d.im2col ? 'im2col of image [B, C, H, W]' : p.transA ? '[K, M]' : '[M, K]'
+    }${p.sharedA ? ' shared' : ''}, B ${p.transB ? '[N, K]' : '[K, N]'}${p.sharedB ? ' shared' : ''}, C [M, N].`,
+    `Epilogue: ${epilogueText(d)}.`,
+    `Invocation block ${p.tm}×${p.tn}, workgroup ${p.wx}×${p.wy}; loads A:${p.modeA} B:${p.modeB}, ` +
+      `C:${p.vecC ? 'vec4' : 'scalar'}.`,
+  ];
+  return lines;
+}
+
+export function epilogueText(d: MatmulDesc): string {
+  const steps: string[] = [];
+  if (d.bias) steps.push('+ bias[n]');
+  if (d.activation && d.activation !== 'none') steps.push(d.activation);
+  if (d.scale) steps.push('× scale[n]');
+  if (d.residual === 'buffer') steps.push('+ residual[m, n]');
+  if (d.residual === 'in_place') steps.push('+ C[m, n] (in place)');
+  return steps.length ? steps.join(' → ') : 'none';
+}

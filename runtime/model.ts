@@ -1,0 +1,140 @@
+// loadModel: a compiled model on a GPUDevice, ready for forward passes.
+//   const model = await loadModel('specs/vit-base.vit', { weights: 'w.safetensors' });
+//   const logits = await model.forward(images);   // Float32Array [n, classes]
+//   model.destroy();
+// The source is a spec file (compiled on the fly, in memory) or a generated/<name> folder
+// (plan.json + spec.json written by `vitc compile`).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertValidPlan } from '../compiler/codegen/plan-schema.js';
+import type { Plan } from '../compiler/codegen/plan.js';
+import { VitcError } from '../compiler/diagnostics.js';
+import { compileSpec } from '../compiler/pipeline.js';
+import { resolveSpec } from '../compiler/spec/load.js';
+import type { Spec } from '../compiler/spec/types.js';
+import { type VitcDevice, sharedDevice } from './device.js';
+import { PlanExecutor } from './executor.js';
+import { initParams } from './init.js';
+import { loadWeights } from './weights.js';
+
+export interface LoadModelOptions {
+  /** safetensors file (timm or Hugging Face names). Without it: seeded init, with a warning. */
+  weights?: string | Uint8Array;
+  /** Batch size to compile for (spec sources only; default 1). Larger inputs run in chunks. */
+  batch?: number;
+  /** Which model of the spec file (default: the last one). */
+  model?: string;
+  /** Also produce attention probabilities (a separately compiled plan). */
+  attention?: boolean;
+  device?: VitcDevice;
+  /** Where warnings go (default stderr). */
+  warn?: (line: string) => void;
+}
+
+export interface ForwardResult {
+  /** [n, classes] (or [n, width] when the head has 0 classes). */
+  logits: Float32Array;
+  /** attn.{i}: [n, heads, tokens, tokens], only when loaded with { attention: true }. */
+  attention?: Float32Array[];
+}
+
+export interface Model {
+  spec: Spec;
+  plan: Plan;
+  /** Weights source: a file name, 'bytes', or 'init(seed N)'. */
+  weightsSource: string;
+  /** images: [n, C, H, W] preprocessed; returns the model output for each image. */
+  forward(images: Float32Array): Promise<Float32Array>;
+  forwardWithAttention(images: Float32Array): Promise<ForwardResult>;
+  destroy(): void;
+}
+
+/** Compiles a spec (file path) into a plan, or throws a VitcError with located diagnostics. */
+export function compile(specFile: string, opts: { batch?: number; model?: string; attention?: boolean } = {}): { spec: Spec; plan: Plan } {
+  const r = resolveSpec(specFile, opts.model);
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (!r.spec || errors.length) throw new VitcError(errors.length ? errors : r.diagnostics);
+  const { plan } = compileSpec(r.spec, { batch: opts.batch ?? 1, specFile, attention: opts.attention, dump: [] });
+  return { spec: r.spec, plan };
+}
+
+function loadGenerated(dir: string): { spec: Spec; plan: Plan } {
+  const planPath = join(dir, 'plan.json');
+  const specPath = join(dir, 'spec.json');
+  if (!existsSync(planPath) || !existsSync(specPath))
+    throw new Error(`${dir}: not a compiled model (expected plan.json and spec.json; run \`vitc compile\`)`);
+  const plan: unknown = JSON.parse(readFileSync(planPath, 'utf8'));
+  assertValidPlan(plan, planPath);
+  return { spec: JSON.parse(readFileSync(specPath, 'utf8')) as Spec, plan };
+}
+
+export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Model> {
+  const warn = opts.warn ?? ((l: string) => void process.stderr.write(l + '\n'));
+  const isDir = existsSync(source) && statSync(source).isDirectory();
+  if (isDir && opts.attention) throw new Error(`${source}: attention maps need the spec file (a separately compiled plan)`);
+  const { spec, plan } = isDir ? loadGenerated(source) : compile(source, opts);
+  let params: Map<string, Float32Array>;
+  let weightsSource: string;
+  if (opts.weights !== undefined) {
+    params = await loadWeights(spec, opts.weights, { onNotice: warn });
+    weightsSource = typeof opts.weights === 'string' ? opts.weights : 'bytes';
+  } else {
+    warn(`vitc: WARNING: no --weights given: using RANDOM seeded initialization (seed ${spec.init.seed}); outputs are meaningless`);
+    params = initParams(spec);
+    weightsSource = `init(seed ${spec.init.seed})`;
+  }
+  const dev = opts.device ?? (await sharedDevice());
+  const ex = await PlanExecutor.create(dev, plan);
+  ex.setParams(params);
+  const image = plan.inputs.find((i) => i.name === 'image')!;
+  const per = image.shape.slice(1).reduce((a, b) => a * b, 1);
+  const outName = plan.outputs[0].name;
+  const attnNames = plan.outputs.filter((o) => o.name.startsWith('attn.')).map((o) => o.name);
+
+  async function runChunks(images: Float32Array, withAttn: boolean): Promise<ForwardResult> {
+    if (images.length % per !== 0)
+      throw new Error(`input has ${images.length} values, not a multiple of one image [${image.shape.slice(1)}] (${per})`);
+    const n = images.length / per;
+    const outWidth = plan.outputs[0].shape[1];
+    const logits = new Float32Array(n * outWidth);
+    const attention: Float32Array[] = withAttn ? attnNames.map(() => new Float32Array(0)) : [];
+    const attnParts: Float32Array[][] = attnNames.map(() => []);
+    for (let s = 0; s < n; s += plan.batch) {
+      const m = Math.min(plan.batch, n - s);
+      // The plan runs a fixed batch; a short last chunk is padded with zeros and trimmed after.
+      const chunk = new Float32Array(plan.batch * per);
+      chunk.set(images.subarray(s * per, (s + m) * per));
+      const out = await ex.run({ image: chunk }, withAttn ? [outName, ...attnNames] : [outName]);
+      logits.set(out[outName].subarray(0, m * outWidth), s * outWidth);
+      if (withAttn)
+        attnNames.forEach((a, i) => {
+          const t = out[a];
+          attnParts[i].push(t.subarray(0, (t.length / plan.batch) * m));
+        });
+    }
+    if (withAttn)
+      attnParts.forEach((parts, i) => {
+        const total = parts.reduce((x, p) => x + p.length, 0);
+        const all = new Float32Array(total);
+        let at = 0;
+        for (const p of parts) {
+          all.set(p, at);
+          at += p.length;
+        }
+        attention[i] = all;
+      });
+    return withAttn ? { logits, attention } : { logits };
+  }
+
+  return {
+    spec,
+    plan,
+    weightsSource,
+    forward: async (images) => (await runChunks(images, false)).logits,
+    forwardWithAttention: async (images) => {
+      if (!attnNames.length) throw new Error('model was loaded without { attention: true }');
+      return runChunks(images, true);
+    },
+    destroy: () => ex.destroy(),
+  };
+}
