@@ -88,7 +88,8 @@ export function continuesStatement(ctx: Context, keyword: string, t1: IToken, t2
       return Number(t2.image) < 1;
     return true;
   }
-  if (ALL_STATEMENT_KEYWORDS.has(word) || (BLOCKS as readonly string[]).includes(word)) return false;
+  if (ALL_STATEMENT_KEYWORDS.has(word) || (BLOCKS as readonly string[]).includes(word))
+    return false;
   // After a known keyword an unknown word is most likely a misspelt option: keep it here to say
   // so. After an unknown keyword, only words the language knows as arguments are its arguments;
   // another unknown word is more likely the next (misspelt) statement.

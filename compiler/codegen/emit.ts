@@ -28,6 +28,11 @@ function header(specFile: string, spec: Spec, comment: string): string {
  * import) is plan.json, imported with a JSON import attribute. Prettier formats model.ts; plan.json
  * is written by JSON.stringify, which is already canonical.
  */
+/** The plan exactly as plan.json holds it. */
+export function planForDisk(plan: Plan): string {
+  return JSON.stringify(plan, null, 1) + '\n';
+}
+
 export async function renderModelModule(plan: Plan, spec: Spec): Promise<string> {
   const weights = modelParams(spec).map((p) => ({ name: p.name, shape: p.shape }));
   const outputs = plan.outputs.map((o) => ({ name: o.name, shape: o.shape }));
@@ -72,7 +77,7 @@ export async function emitGenerated(plan: Plan, spec: Spec, outDir: string): Pro
     }
     writeFileSync(join(tmp, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
     files.push('spec.json');
-    writeFileSync(join(tmp, 'plan.json'), JSON.stringify(plan, null, 1) + '\n');
+    writeFileSync(join(tmp, 'plan.json'), planForDisk(plan));
     files.push('plan.json');
     writeFileSync(join(tmp, 'model.ts'), await renderModelModule(plan, spec));
     files.push('model.ts');

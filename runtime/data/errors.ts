@@ -43,8 +43,7 @@ export const DATA_ERRORS = {
   normalize: 528,
   /** IDX header well formed but not something vitc reads (element type, dimensions). */
   idxUnsupported: 529,
-  /** An image folder needs the image decoder (runtime/image), which is missing. */
-  noDecoder: 530,
+  // 530 is reserved for the data pipeline's next error.
 } as const;
 
 export type DataErrorKind = keyof typeof DATA_ERRORS;

@@ -59,7 +59,11 @@ const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
  */
 export function parseIdx(bytes: Uint8Array, file: string, expectDims?: number): IdxArray {
   if (bytes.length < 4) {
-    throw new DataError('idxLength', file, `file is ${bytes.length} bytes, too short for an IDX header`);
+    throw new DataError(
+      'idxLength',
+      file,
+      `file is ${bytes.length} bytes, too short for an IDX header`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);

@@ -29,7 +29,8 @@ export function fmix32(h: number): number {
 export function hashInts(parts: readonly number[]): number {
   let h = 0x243f6a88;
   for (const p of parts) {
-    if (!Number.isSafeInteger(p)) throw new RangeError(`rng: seed parts must be integers, got ${p}`);
+    if (!Number.isSafeInteger(p))
+      throw new RangeError(`rng: seed parts must be integers, got ${p}`);
     const lo = p >>> 0;
     const hi = Math.floor(p / 0x100000000) >>> 0;
     h = fmix32((h ^ lo) + 0x9e3779b9);

@@ -1,5 +1,6 @@
 // Every front-end diagnostic code (01xx, 02xx, 03xx), triggered from source text, at its exact
 // line and column. A new code in those groups without a row here fails the last test.
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -142,5 +143,13 @@ describe('warnings do not block the spec', () => {
     const r = loadSpecText(base('  train { epochs 3 }'), 'w.vit');
     expect(r.specs).toHaveLength(1);
     expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['VITC0324', 'warning']]);
+  });
+});
+
+describe('docs/DIAGNOSTICS.md', () => {
+  it('has a section for exactly the codes of the catalogue', () => {
+    const doc = readFileSync(new URL('../../docs/DIAGNOSTICS.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^### (VITC\d{4}) — (.*)$/gm)].map((m) => m[1]);
+    expect(documented).toEqual(Object.keys(DIAGNOSTIC_CATALOGUE));
   });
 });

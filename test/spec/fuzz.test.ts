@@ -143,7 +143,7 @@ describe('front end on mutated specs', () => {
         fc.nat({ max: SEEDS.length - 1 }),
         fc.array(mutation, { minLength: 1, maxLength: 4 }),
         (seed, muts) => {
-          const text = muts.reduce((ts, m) => m(ts), tokenize(SEEDS[seed]!)).join('');
+          const text = muts.reduce<string[]>((ts, m) => m(ts), tokenize(SEEDS[seed]!)).join('');
           const r = loadSpecText(text, dataFile);
           const lines = text.split('\n');
           expect(r.specs.length > 0 || r.diagnostics.some((d) => d.pos)).toBe(true);

@@ -1,0 +1,76 @@
+// One training step as one graph: the forward pass in train mode (dropout sites active), the
+// cross-entropy loss, the backward pass, optional global-norm clipping and the optimizer update.
+// The runtime compiles it once and runs it every step, feeding the batch, the step's scalars
+// (schedule.ts, optim.ts) and the optimizer state, and swapping in the new params and states.
+import type { Value } from '../ir/builder.js';
+import { type Graph, graphParams, outputNode } from '../ir/graph.js';
+import { assertValidGraph } from '../ir/verify.js';
+import { lowerVit } from '../lower/vit.js';
+import { modelParams } from '../spec/params.js';
+import type { Spec } from '../spec/types.js';
+import { appendBackward, builderFrom } from './grad.js';
+import { addCrossEntropyLoss } from './loss.js';
+import { type OptimizerConfig, appendOptimizerUpdate, clipGradNorm } from './optim.js';
+
+export interface TrainGraphOptions {
+  batch: number;
+  /** Label smoothing; default spec.train.smoothing. */
+  smoothing?: number;
+  /** Global gradient-norm clip; null = none; default spec.train.clip. */
+  clip?: number | null;
+  /** Default spec.train.optimizer. */
+  optimizer?: OptimizerConfig;
+  /** Also output `grad.{name}`: the gradients the optimizer consumed (after clipping). */
+  outputGrads?: boolean;
+}
+
+/**
+ * Inputs: `image` f32 [B, C, H, W], `labels` i32 [B], `rng_seed` i32 [] (only when a dropout
+ * site is active), `lr` f32 [] (+ `bc1`, `bc2` for Adam/AdamW), the optimizer state
+ * `{state}.{param}` (optim.ts optimizerStates), and every parameter.
+ * Outputs: `loss` [], `logits` [B, K], `grad_norm` [] (with clipping: the norm before
+ * clipping, as clip_grad_norm_ returns it), `new.{param}` for every parameter, then
+ * `new_{state}.{param}` per state, parameters in timm order (modelParams), then `grad.{param}`
+ * if asked for.
+ */
+export function buildTrainGraph(spec: Spec, opts: TrainGraphOptions): Graph {
+  if (spec.head.classes === 0) throw new Error('buildTrainGraph: training needs a classifier head');
+  const smoothing = opts.smoothing ?? spec.train.smoothing;
+  const clip = opts.clip === undefined ? spec.train.clip : opts.clip;
+  const opt = opts.optimizer ?? spec.train.optimizer;
+
+  const forward = lowerVit(spec, { batch: opts.batch, mode: 'train' });
+  const b = builderFrom(forward);
+  const logits = outputNode(forward, 'logits').id;
+  const { loss } = addCrossEntropyLoss(b, logits, { smoothing });
+
+  const infos = modelParams(spec);
+  const ids = new Map(graphParams(forward).map((p) => [p.attrs.name, p.id]));
+  const missing = infos.filter((p) => !ids.has(p.name)).map((p) => p.name);
+  if (missing.length > 0 || ids.size !== infos.length)
+    throw new Error(
+      `buildTrainGraph: the graph's parameters differ from modelParams (missing: ${missing.join(', ')})`,
+    );
+  const paramIds = infos.map((p) => ids.get(p.name)!);
+
+  const raw = appendBackward(b, b.build(), loss, paramIds);
+  let grads: Value[] = paramIds.map((id) => raw.get(id)!);
+  let total: Value | null = null;
+  if (clip !== null) ({ grads, total } = clipGradNorm(b, grads, clip));
+  const updated = appendOptimizerUpdate(
+    b,
+    opt,
+    infos.map((info, k) => ({ info, value: paramIds[k], grad: grads[k] })),
+  );
+
+  b.output('loss', loss);
+  b.output('logits', logits);
+  if (total !== null) b.output('grad_norm', total);
+  for (const u of updated) b.output(`new.${u.name}`, u.value);
+  for (const state of updated[0]?.states.keys() ?? [])
+    for (const u of updated) b.output(`new_${state}.${u.name}`, u.states.get(state)!);
+  if (opts.outputGrads) infos.forEach((p, k) => b.output(`grad.${p.name}`, grads[k]));
+  const g = b.build();
+  assertValidGraph(g, `training graph of ${spec.name}`);
+  return g;
+}
