@@ -31,9 +31,12 @@ function describeModels(models: ModelNode[], comments: IToken[], codeLines: Set<
   for (const c of comments) {
     if (!codeLines.has(c.startLine!)) own.set(c.startLine!, c.image.replace(/^#\s?/, '').trimEnd());
   }
-  const firstCode = Math.min(...codeLines, Infinity);
+  // Loops, not Math.min(...xs): spreading a long file's lines would overflow the stack.
+  let firstCode = Infinity;
+  for (const l of codeLines) firstCode = Math.min(firstCode, l);
+  let firstComment = Infinity;
+  for (const l of own.keys()) firstComment = Math.min(firstComment, l);
   const leading: string[] = [];
-  const firstComment = Math.min(...own.keys());
   for (let l = firstComment; own.has(l) && l < firstCode; l++) leading.push(own.get(l)!);
   for (const m of models) {
     const lines: string[] = [];

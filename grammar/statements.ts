@@ -17,7 +17,7 @@ import {
   type StatementSig,
   argumentWords,
   contextOf,
-  editDistance,
+  didYouMean,
 } from './keywords.js';
 
 export type ArgNode = NumberNode | WordNode;
@@ -28,19 +28,8 @@ function at(s: Span, hint?: string) {
   return { pos: s.pos, length: s.length, hint };
 }
 
-/** The closest of several candidate lists, within the did-you-mean distance limit. */
-function closest(word: string, ...lists: (readonly string[])[]): string | undefined {
-  const w = word.toLowerCase();
-  const limit = Math.max(1, Math.floor(w.length / 3));
-  let best: string | undefined;
-  let bestD = limit + 1;
-  for (const list of lists)
-    for (const c of list) {
-      const d = editDistance(w, c.toLowerCase());
-      if (c !== word && d < bestD) [best, bestD] = [c, d];
-    }
-  return best;
-}
+/** The closest word of several candidate lists, within the did-you-mean distance limit. */
+const closest = (word: string, ...lists: (readonly string[])[]) => didYouMean(word, lists.flat());
 
 /** Statement keywords that may be written in a context (blocks too, in a model body). */
 export function keywordsOf(ctx: Context): string[] {

@@ -6,6 +6,7 @@ import { GraphBuilder, type Value } from '../ir/builder.js';
 import { type Graph, type Node, graphParams, outputNode, shapeEquals } from '../ir/graph.js';
 import { assertValidGraph } from '../ir/verify.js';
 import { NON_DIFFERENTIABLE, vjp } from './rules.js';
+import { type Slab, assembleSlabs, groupedSlices } from './slices.js';
 
 /** A builder that already holds `g`'s nodes with the same ids (and none of its outputs). */
 export function builderFrom(g: Graph): GraphBuilder {
@@ -61,16 +62,35 @@ export function appendBackward(
     else parts.set(id, [v]);
   };
   push(loss, b.constant('grad.seed', lossNode.shape, { kind: 'fill', value: 1 }, 'f32'));
+  // Gradients of grouped slices wait here, per sliced value, to be assembled (slices.ts).
+  const grouped = groupedSlices(g);
+  const slabs = new Map<number, { axis: number; list: Slab[] }>();
 
   const result = new Map<number, Value>();
   for (let id = loss; id >= 0; id--) {
+    const node = g.nodes[id];
+    const pending = slabs.get(id);
+    if (pending)
+      push(
+        id,
+        b.scope(`bwd.${label(node)}`, () =>
+          assembleSlabs(b, node.shape, pending.axis, pending.list),
+        ),
+      );
     const list = parts.get(id);
     if (!active[id] || !list) continue;
-    const node = g.nodes[id];
     const total = b.scope(`bwd.${label(node)}`, () => list.reduce((acc, v) => b.addv(acc, v)));
     parts.delete(id);
     if (wrtSet.has(id)) result.set(id, total);
     if (node.inputs.length === 0) continue;
+    if (node.op === 'slice' && grouped.has(id)) {
+      if (!active[node.inputs[0]]) continue;
+      const { axis, start, end } = node.attrs;
+      const entry = slabs.get(node.inputs[0]) ?? { axis, list: [] };
+      entry.list.push({ start, end, grad: total });
+      slabs.set(node.inputs[0], entry);
+      continue;
+    }
     const need = node.inputs.map((i) => active[i]);
     const grads = b.scope(`bwd.${label(node)}`, () => vjp({ b, node, g: total, need }));
     grads.forEach((v, k) => {
@@ -105,11 +125,7 @@ function label(n: Node): string {
  * `grad.{name}` per parameter in `wrt` (default: every parameter, in graph order) holding
  * ∂loss/∂param, where `loss` names a forward output (summed if it is not a scalar).
  */
-export function buildGradients(
-  forward: Graph,
-  loss: string,
-  wrt?: readonly string[],
-): Graph {
+export function buildGradients(forward: Graph, loss: string, wrt?: readonly string[]): Graph {
   const lossId = outputNode(forward, loss).id;
   const params = new Map(graphParams(forward).map((p) => [p.attrs.name, p.id]));
   const names = wrt ?? [...params.keys()];

@@ -146,7 +146,14 @@ export function appendOptimizerUpdate(
         const denom = b.addv(b.binary('div', b.unary('sqrt', v1), bc2Sqrt), eps);
         const p0 = shrink !== null && decays ? b.mul(value, shrink) : value;
         const next = b.binary('sub', p0, b.mul(b.binary('div', m1, denom), stepSize));
-        return { name: info.name, value: next, states: new Map([[states[0], m1], [states[1], v1]]) };
+        return {
+          name: info.name,
+          value: next,
+          states: new Map([
+            [states[0], m1],
+            [states[1], v1],
+          ]),
+        };
       });
     });
   });

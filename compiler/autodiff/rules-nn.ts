@@ -104,7 +104,12 @@ export function crossEntropyVjp({ b, node, g, need }: VjpArgs<NodeOf<'cross_entr
  * same op (same rate, stream and seed) to the gradient drops exactly what the forward dropped
  * and scales the rest by the same 1/(1 - rate).
  */
-export function dropoutVjp({ b, node, g, need }: VjpArgs<NodeOf<'dropout' | 'drop_path'>>): VjpResult {
+export function dropoutVjp({
+  b,
+  node,
+  g,
+  need,
+}: VjpArgs<NodeOf<'dropout' | 'drop_path'>>): VjpResult {
   if (!need[0]) return [null, null];
   const seed = node.inputs[1];
   const { rate, stream } = node.attrs;

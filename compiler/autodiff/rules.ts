@@ -27,7 +27,11 @@ const sliceVjp = ({ b, node, g, need }: VjpArgs<NodeOf<'slice'>>): VjpResult => 
   if (!need[0]) return [null];
   const { axis, start, end } = node.attrs;
   const xs = b.shape(node.inputs[0]);
-  const fill = (n: number) => zeros(b, xs.map((d, i) => (i === axis ? n : d)));
+  const fill = (n: number) =>
+    zeros(
+      b,
+      xs.map((d, i) => (i === axis ? n : d)),
+    );
   const parts = [
     ...(start > 0 ? [fill(start)] : []),
     g,

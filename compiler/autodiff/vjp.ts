@@ -20,14 +20,30 @@ export type VjpResult = (Value | null)[];
 
 export type VjpRule<N extends Node = Node> = (a: VjpArgs<N>) => VjpResult;
 
+// Fill constants already made in a builder, by value and shape: the backward pass of a ViT
+// asks for the same few (1, 0.5, eps, zero slabs) hundreds of times, and one node each is enough.
+const fills = new WeakMap<GraphBuilder, Map<string, Value>>();
+
+function fill(b: GraphBuilder, value: number, shape: readonly number[], name: string): Value {
+  let cache = fills.get(b);
+  if (!cache) fills.set(b, (cache = new Map()));
+  const key = `${Object.is(value, -0) ? '-0' : value}@${shape.join(',')}`;
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = b.constant(name, shape, { kind: 'fill', value }, 'f32');
+    cache.set(key, v);
+  }
+  return v;
+}
+
 /** A scalar f32 constant. Scalars broadcast against any shape. */
 export function scalar(b: GraphBuilder, value: number): Value {
-  return b.constant(String(value), [], { kind: 'fill', value });
+  return fill(b, value, [], String(value));
 }
 
 /** A constant tensor of zeros (the parts of a slice's input that the slice did not read). */
 export function zeros(b: GraphBuilder, shape: readonly number[]): Value {
-  return b.constant('zeros', shape, { kind: 'fill', value: 0 });
+  return fill(b, 0, shape, 'zeros');
 }
 
 /**

@@ -31,7 +31,7 @@ async function loadInputs(args: { images: string[]; input?: string }, spec: Spec
     return { data: Float32Array.from(tensorData(f, 'image') as ArrayLike<number>), names: [] as string[] };
   }
   const img = await import('../../runtime/image/index.js');
-  const decoded = await Promise.all(args.images.map((p) => img.decodeImage(p)));
+  const decoded = await Promise.all(args.images.map((p) => img.readImage(p)));
   return { data: img.preprocessBatch(decoded, spec), names: args.images };
 }
 

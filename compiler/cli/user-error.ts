@@ -18,8 +18,10 @@ export function reportUserError(io: CliIO, e: unknown): number {
     return 1;
   }
   if (isUserError(e)) {
-    const code = typeof e.code === 'string' && e.code.startsWith('VITC') ? ` ${e.code}` : '';
-    io.err(`vitc: error${code}: ${e.message}\n`);
+    const code = typeof e.code === 'string' && e.code.startsWith('VITC') ? e.code : '';
+    // Some errors already carry "error VITCnnnn" in their message (with the file name first).
+    if (code && e.message.includes(`error ${code}`)) io.err(`vitc: ${e.message}\n`);
+    else io.err(`vitc: error${code ? ' ' + code : ''}: ${e.message}\n`);
     return 1;
   }
   throw e;

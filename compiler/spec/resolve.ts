@@ -41,7 +41,10 @@ export interface ResolveOutcome {
 const at = (s: Span, hint?: string) => ({ pos: s.pos, length: s.length, hint });
 
 function readText(abs: string): string {
-  if (statSync(abs).isDirectory()) throw new Error('is a directory');
+  const st = statSync(abs);
+  if (st.isDirectory()) throw new Error('is a directory');
+  // Devices and pipes (/dev/zero, a FIFO) could block or never end.
+  if (!st.isFile()) throw new Error('not a regular file');
   return readFileSync(abs, 'utf8');
 }
 
@@ -70,7 +73,9 @@ export class Workspace {
     const stack = [...importing, abs];
     for (const imp of ast.imports) {
       const target = path.resolve(path.dirname(abs), imp.path);
-      const display = path.normalize(path.join(path.dirname(file), imp.path));
+      const display = path.isAbsolute(imp.path)
+        ? imp.path
+        : path.normalize(path.join(path.dirname(file), imp.path));
       if (stack.includes(target)) {
         const cycle = [...stack.slice(stack.indexOf(target)), target].map((a) => path.basename(a));
         this.diagnostics.push(

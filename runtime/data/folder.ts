@@ -10,6 +10,10 @@
  * are listed in sorted walk order, as ImageFolder lists them. Images are decoded by runtime/image
  * when a sample is asked for, not at open, so opening a large folder costs one directory walk.
  */
+// Static node imports: folders are Node-only anyway (runtime/image's decoder reads files too).
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { DataError } from './errors.js';
 import { pathKind, readBytes, readBytesSync } from './io.js';
@@ -69,7 +73,7 @@ export class FolderDataset implements Dataset {
 
   get(i: number): Sample {
     const e = this.entry(i);
-    return decodeSample(readBytesSync(nodeFs(), e.path), e.path, e.label);
+    return decodeSample(readBytesSync(fs, e.path), e.path, e.label);
   }
 
   /** Reads the file without blocking; decoding itself is synchronous JS. */
@@ -77,13 +81,6 @@ export class FolderDataset implements Dataset {
     const e = this.entry(i);
     return decodeSample(await readBytes(e.path), e.path, e.label);
   }
-}
-
-let fsModule: typeof import('node:fs') | undefined;
-/** node:fs for the synchronous path, loaded by openFolder (which always runs first). */
-function nodeFs(): typeof import('node:fs') {
-  if (!fsModule) throw new Error('FolderDataset used before openFolder loaded node:fs');
-  return fsModule;
 }
 
 /** Decode errors are runtime/image's ImageError (VITC0501..0510), which already name the file. */
@@ -98,12 +95,10 @@ function decodeSample(bytes: Uint8Array, path: string, label: number): Sample {
   };
 }
 
-type Fs = typeof import('node:fs/promises');
-
 /** Subfolders of `dir` (following links), sorted, hidden ones (`.git`, `.ipynb_checkpoints`) skipped. */
-async function subdirs(fs: Fs, join: (...p: string[]) => string, dir: string): Promise<string[]> {
+async function subdirs(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const d of await fs.readdir(dir, { withFileTypes: true })) {
+  for (const d of await fsp.readdir(dir, { withFileTypes: true })) {
     if (d.name.startsWith('.')) continue;
     if (d.isDirectory() || (d.isSymbolicLink() && (await pathKind(join(dir, d.name))) === 'dir')) {
       out.push(d.name);
@@ -113,13 +108,9 @@ async function subdirs(fs: Fs, join: (...p: string[]) => string, dir: string): P
 }
 
 /** Image files below `dir`, in the order of a sorted os.walk (files of a folder, then its subfolders). */
-async function imagesUnder(
-  fs: Fs,
-  join: (...p: string[]) => string,
-  dir: string,
-): Promise<string[]> {
+async function imagesUnder(dir: string): Promise<string[]> {
   const files: string[] = [];
-  for (const d of (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
+  for (const d of (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) =>
     codePointCompare(a.name, b.name),
   )) {
     const lower = d.name.toLowerCase();
@@ -127,18 +118,15 @@ async function imagesUnder(
     const p = join(dir, d.name);
     if (d.isFile() || (d.isSymbolicLink() && (await pathKind(p)) === 'file')) files.push(p);
   }
-  for (const sub of await subdirs(fs, join, dir))
-    files.push(...(await imagesUnder(fs, join, join(dir, sub))));
+  for (const sub of await subdirs(dir)) files.push(...(await imagesUnder(join(dir, sub))));
   return files;
 }
 
 /** The classes of a split folder and each class's images. */
 async function scan(dir: string): Promise<{ classes: string[]; files: string[][] }> {
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
   let classes: string[];
   try {
-    classes = await subdirs(fs, join, dir);
+    classes = await subdirs(dir);
   } catch (e) {
     throw new DataError('unreadable', dir, `cannot list the folder: ${(e as Error).message}`);
   }
@@ -149,7 +137,7 @@ async function scan(dir: string): Promise<{ classes: string[]; files: string[][]
       'no class folders (expected DIR/<class>/<image>.png|jpg)',
     );
   }
-  const files = await Promise.all(classes.map((c) => imagesUnder(fs, join, join(dir, c))));
+  const files = await Promise.all(classes.map((c) => imagesUnder(join(dir, c))));
   const empty = classes.filter((_, i) => files[i]!.length === 0);
   if (empty.length > 0) {
     throw new DataError(
@@ -190,7 +178,6 @@ export async function openFolder(
   opts: FolderOptions = {},
   name = `folder:${dir} (${split})`,
 ): Promise<FolderDataset> {
-  const { join } = await import('node:path');
   const kind = await pathKind(dir);
   if (kind !== 'dir')
     throw new DataError('notFound', dir, kind ? 'is not a folder' : 'folder not found');

@@ -144,9 +144,9 @@ function decodePng(bytes: Uint8Array, source: string, opts: Required<DecodeOptio
   if (BPP[colorType] === undefined) {
     throw new ImageError('png', source, `corrupt PNG: unknown color type ${colorType}`);
   }
-  // pngjs bounds the inflated size of non-interlaced images itself, but inflates interlaced ones
-  // without a limit; inflate those first with the exact size the header implies as the cap.
-  if (interlaced) guardInterlaced(bytes, width, height, BPP[colorType]! * depth, source);
+  // pngjs inflates interlaced images without a size limit, and reports overlong data in others
+  // obscurely; inflate first, capped at the exact size the header implies.
+  guardInflate(bytes, width, height, BPP[colorType]! * depth, interlaced, source);
 
   let meta: PngMeta;
   try {
@@ -155,8 +155,11 @@ function decodePng(bytes: Uint8Array, source: string, opts: Required<DecodeOptio
     }) as unknown as PngMeta;
   } catch (e) {
     const m = message(e);
-    const truncated = /end of|unexpected end|not enough|incomplete|unfinished/i.test(m);
-    throw new ImageError('png', source, `${truncated ? 'truncated' : 'corrupt'} PNG: ${m}`);
+    // pngjs reports running out of input as pending reads on a finished stream.
+    if (/finished stream|end of/i.test(m)) {
+      throw new ImageError('png', source, 'truncated PNG: the file ends before its IEND chunk');
+    }
+    throw new ImageError('png', source, `corrupt PNG: ${m}`);
   }
   return pngPixels(meta, source);
 }
@@ -172,15 +175,16 @@ interface PngMeta {
   data: ArrayLike<number>;
 }
 
-function guardInterlaced(
+function guardInflate(
   bytes: Uint8Array,
   width: number,
   height: number,
   bitsPerPixel: number,
+  interlaced: boolean,
   source: string,
 ): void {
   // Adam7 passes: (x0, y0, dx, dy). Each pass row has a filter byte plus its packed samples.
-  const passes = [
+  const adam7 = [
     [0, 0, 8, 8],
     [4, 0, 8, 8],
     [0, 4, 4, 8],
@@ -189,6 +193,7 @@ function guardInterlaced(
     [1, 0, 2, 2],
     [0, 1, 1, 2],
   ];
+  const passes = interlaced ? adam7 : [[0, 0, 1, 1]];
   let expected = 0;
   for (const [x0, y0, dx, dy] of passes as [number, number, number, number][]) {
     const pw = Math.ceil((width - x0) / dx);

@@ -116,7 +116,8 @@ export function resizeImage(
   if (width === img.width && height === img.height) {
     return { ...base, width, height, data: img.data.slice() };
   }
-  if (interpolation === 'nearest') return { ...base, width, height, data: nearest(img, width, height) };
+  if (interpolation === 'nearest')
+    return { ...base, width, height, data: nearest(img, width, height) };
   if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
     throw new ImageError('argument', what, `unknown interpolation '${String(interpolation)}'`);
   }
@@ -142,7 +143,8 @@ export function resizeImage(
         const kb = xx * ksize;
         for (let c = 0; c < C; c++) {
           let ss = HALF;
-          for (let x = 0; x < count; x++) ss += img.data[inRow + (xmin + x) * C + c]! * weights[kb + x]!;
+          for (let x = 0; x < count; x++)
+            ss += img.data[inRow + (xmin + x) * C + c]! * weights[kb + x]!;
           tmp[outRow + xx * C + c] = clip8(ss);
         }
       }

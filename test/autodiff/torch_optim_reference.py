@@ -1,7 +1,7 @@
 # Writes test/autodiff/torch-optim-reference.json, which test/autodiff/optim.test.ts checks the
 # graph-built optimizers against: three steps of torch.nn.utils.clip_grad_norm_ followed by
 # torch.optim.{AdamW, Adam, SGD} on two small tensors with fixed gradients, in float64.
-# Run: /usr/bin/python3 test/autodiff/torch_optim_reference.py
+# Run: /usr/bin/python3 test/autodiff/torch_optim_reference.py && npx prettier --write test/autodiff/torch-optim-reference.json
 import json
 import os
 

@@ -98,6 +98,20 @@ model grandchild extends child { mlp gelu }
   });
 });
 
+describe('errors in inherited settings', () => {
+  it("point at the parent's statement and say which model inherits it", () => {
+    const r = loadSpecText(
+      'model p { patch 8 width 64 depth 2 heads 7 }\nmodel c extends p { image 32 x 32 }',
+      'e.vit',
+    );
+    expect(r.specs).toEqual([]);
+    expect(r.diagnostics.map((d) => [d.code, `${d.pos!.line}:${d.pos!.col}`, d.hint])).toEqual([
+      ['VITC0208', '1:7', 'it is required; set it in the model or a parent'],
+      ['VITC0301', '1:42', "model 'c' inherits this from 'p'"],
+    ]);
+  });
+});
+
 describe('top-level train/preprocess blocks', () => {
   it('apply to every model of the file, below the model body', () => {
     const r = loadSpecText(
@@ -160,6 +174,14 @@ describe('across files', () => {
     expect(r.diagnostics).toEqual([]);
     expect(r.specs[0]!.depth).toBe(4);
     expect(r.specs[0]!.width).toBe(64);
+  });
+
+  it('refuses to import a directory or a device', () => {
+    const r = loadSpecText(`import ""\nimport "/dev/null"\n${base()}`, data('imp.vit'));
+    expect(r.diagnostics.map((d) => [d.code, d.message, d.pos!.line])).toEqual([
+      ['VITC0202', "cannot import '': is a directory", 1],
+      ['VITC0202', "cannot import '/dev/null': not a regular file", 2],
+    ]);
   });
 
   it('works in a fresh temporary directory', () => {

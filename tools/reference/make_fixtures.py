@@ -15,6 +15,11 @@ import os
 import sys
 import tempfile
 
+# One thread in every BLAS/OpenMP layer, set before torch loads: a single reduction order, so the
+# float64 results are byte-identical from run to run even on a busy machine.
+for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ[_v] = '1'
+
 # No __pycache__ next to the sources: it would end up in the repository.
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,54 @@
+// `vitc run` end to end, in-process: a fixture's weights and input reproduce PyTorch's logits on
+// WebGPU; bad weights give a named error and exit 1; missing inputs are usage errors (exit 2).
+import { describe, expect, it } from 'vitest';
+import { bufferIO } from '../../compiler/cli/io.js';
+import { main } from '../../compiler/cli.js';
+import { readSafetensors, tensorData } from '../../runtime/safetensors.js';
+
+const fx = 'test/fixtures/pre_gelu_cls';
+
+describe('vitc run', () => {
+  it('reproduces PyTorch logits from a fixture', async () => {
+    const io = bufferIO();
+    const code = await main(
+      ['run', `${fx}/model.vit`, '--weights', `${fx}/weights.safetensors`, '--input', `${fx}/input.safetensors`, '--json'],
+      io,
+    );
+    expect(io.stderr()).not.toMatch(/WARNING/);
+    expect(code).toBe(0);
+    const out = JSON.parse(io.stdout()) as { results: { logits: number[]; top: { index: number; prob: number }[] }[] };
+    const ref = tensorData(await readSafetensors(`${fx}/expected.safetensors`), 'logits') as Float64Array;
+    const got = out.results.flatMap((r) => r.logits);
+    expect(got.length).toBe(ref.length);
+    let num = 0;
+    let den = 0;
+    got.forEach((v, i) => {
+      num += (v - ref[i]) ** 2;
+      den += ref[i] ** 2;
+    });
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+    const probs = out.results[0].top.map((t) => t.prob);
+    expect(probs[0]).toBeGreaterThanOrEqual(probs[1]);
+  });
+
+  it('names every mismatched tensor when the weights belong to another model', async () => {
+    const io = bufferIO();
+    const code = await main(['run', 'specs/vit-tiny.vit', '--weights', `${fx}/weights.safetensors`, '--input', `${fx}/input.safetensors`], io);
+    expect(code).toBe(1);
+    expect(io.stderr()).toMatch(/VITC0414/);
+    expect(io.stderr()).toMatch(/pos_embed: expected \[1, 197, 192\], found \[1, 17, 24\]/);
+    expect(io.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('warns loudly without weights', async () => {
+    const io = bufferIO();
+    const code = await main(['run', `${fx}/model.vit`, '--input', `${fx}/input.safetensors`], io);
+    expect(code).toBe(0);
+    expect(io.stderr()).toMatch(/WARNING: no --weights/);
+  });
+
+  it('is a usage error without inputs', async () => {
+    const io = bufferIO();
+    expect(await main(['run', `${fx}/model.vit`], io)).toBe(2);
+  });
+});
