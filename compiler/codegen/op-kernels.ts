@@ -6,6 +6,7 @@ import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderNorm } from './wgsl/norm.js';
 import { renderReduce } from './wgsl/reduce.js';
 import { renderSoftmax } from './wgsl/softmax.js';
+import { renderCrossEntropy, renderDropout, renderOneHot } from './wgsl/training.js';
 
 export function renderOpKernel(
   pb: PlanBuilder,
@@ -53,6 +54,30 @@ export function renderOpKernel(
       pb.step(k, `${n.op} over one axis`, label, { x: loc(x.id), y: out }, { outer, axis: len, inner });
       return;
     }
+    case 'cross_entropy': {
+      const [B, K] = input(0).shape;
+      const k = renderCrossEntropy({ batch: B, classes: K, smoothing: n.attrs.smoothing });
+      pb.step(k, 'mean cross-entropy with label smoothing', label, { logits: loc(n.inputs[0]), labels: loc(n.inputs[1]), loss: out });
+      return;
+    }
+    case 'one_hot': {
+      const k = renderOneHot({ count: numel(input(0).shape), classes: n.attrs.classes });
+      pb.step(k, 'one-hot labels', label, { labels: loc(n.inputs[0]), out });
+      return;
+    }
+    case 'dropout':
+    case 'drop_path': {
+      const x = input(0);
+      const k = renderDropout({
+        kind: n.op,
+        numel: numel(x.shape),
+        perSample: numel(x.shape.slice(1)),
+        rate: n.attrs.rate,
+        stream: n.attrs.stream,
+      });
+      pb.step(k, `${n.op} (counter-based RNG)`, label, { x: loc(x.id), seed: loc(n.inputs[1]), out });
+      return;
+    }
     default: {
       const expr = elementwiseExpr(n);
       if (!expr) throw new CodegenError(`${label}: no WGSL kernel for op '${n.op}' yet`);
@@ -92,6 +117,7 @@ function elementwiseExpr(n: Node): Expr | undefined {
     case 'relu':
     case 'silu':
     case 'sigmoid':
+    case 'step':
       return ew.unary(n.op, ew.input(0));
     default:
       return undefined;

@@ -4,43 +4,34 @@
  * RandomHorizontalFlip(0.5), and Normalize. Crop, flip and normalization are applied in one pass
  * that reads each source pixel where it lands, so augmentation costs no extra image copies.
  */
+import { convertChannels } from '../image/preprocess.js';
 import { DataError } from './errors.js';
 import { Xoshiro128 } from './rng.js';
 import type { Sample } from './types.js';
 
 /**
- * The sample with `channels` channels, converted as PIL's convert() does: gray → RGB by copying,
- * RGB → gray by ITU-R 601-2 luma (L = 0.299 R + 0.587 G + 0.114 B), alpha dropped.
+ * The sample with `channels` channels, converted as runtime/image's convertChannels (PIL's
+ * convert(): gray → RGB by copying, RGB → gray by PIL's fixed-point ITU-R 601-2 luma, alpha
+ * dropped), so a model sees the same pixels in training as in `vitc run`.
  */
 export function toChannels(s: Sample, channels: number, file = 'image'): Sample {
   if (s.channels === channels) return s;
-  const n = s.width * s.height;
-  const src = s.image;
-  const c = s.channels;
-  // Alpha is the last channel of gray+alpha (2) and RGBA (4); without it we have 1 or 3.
-  const colour = c === 2 ? 1 : c === 4 ? 3 : c;
-  if (!((colour === 1 || colour === 3) && (channels === 1 || channels === 3))) {
+  const ok = (c: number) => c === 1 || c === 3 || c === 4;
+  if (!ok(s.channels) || !ok(channels)) {
     throw new DataError(
       'channels',
       file,
-      `image has ${c} channels; vitc converts only between gray (1, +alpha 2) and RGB (3, +alpha 4), and the model wants ${channels}`,
+      `image has ${s.channels} channels and the model wants ${channels}; vitc converts only between gray (1), RGB (3) and RGBA (4)`,
     );
   }
-  const out = new Float32Array(n * channels);
-  for (let p = 0; p < n; p++) {
-    const i = p * c;
-    if (colour === channels) {
-      for (let k = 0; k < channels; k++) out[p * channels + k] = src[i + k]!;
-    } else if (colour === 1) {
-      const v = src[i]!;
-      out[p * 3] = v;
-      out[p * 3 + 1] = v;
-      out[p * 3 + 2] = v;
-    } else {
-      out[p] = (src[i]! * 299 + src[i + 1]! * 587 + src[i + 2]! * 114) / 1000;
-    }
-  }
-  return { ...s, image: out, channels };
+  const raster = {
+    width: s.width,
+    height: s.height,
+    channels: s.channels as 1 | 3 | 4,
+    data: s.image,
+  };
+  const out = convertChannels(raster, channels);
+  return { ...s, image: out.data, channels };
 }
 
 /** Where to read a training view from: crop offsets into the zero-padded image, and a flip. */
@@ -94,8 +85,9 @@ export function channelNorm(norm: Norm, channels: number, where = 'spec preproce
       `${what} has ${v.length} values but images have ${channels} channels`,
     );
   };
-  const mean = fit(norm.mean, 'mean');
-  const std = fit(norm.std, 'std');
+  // float32, as torch holds them: Normalize's arithmetic is then reproduced to the bit.
+  const mean = fit(norm.mean, 'mean').map(Math.fround);
+  const std = fit(norm.std, 'std').map(Math.fround);
   const bad = std.find((s) => !(s > 0) || !Number.isFinite(s));
   if (bad !== undefined) throw new DataError('normalize', where, `std ${bad} is not positive`);
   return { mean, std };
@@ -121,7 +113,7 @@ export function writeView(
   for (let ch = 0; ch < c; ch++) {
     const m = norm.mean[ch]!;
     const sd = norm.std[ch]!;
-    const fill = (0 - m) / sd;
+    const fill = Math.fround(0 - m) / sd;
     const base = offset + ch * plane;
     for (let y = 0; y < h; y++) {
       const sy = y + dy;
@@ -133,7 +125,14 @@ export function writeView(
       for (let x = 0; x < w; x++) {
         // Crop first, then flip the cropped view: column x of the result is column w-1-x of the crop.
         const sx = (view.flip ? w - 1 - x : x) + dx;
-        out[row + x] = sx < 0 || sx >= w ? fill : (image[(sy * w + sx) * c + ch]! / 255 - m) / sd;
+        if (sx < 0 || sx >= w) {
+          out[row + x] = fill;
+          continue;
+        }
+        // torch: ToTensor divides in float32, Normalize subtracts and divides in float32 (a
+        // float64 quotient of float32 operands rounds to the correctly rounded float32 one).
+        const v = Math.fround(image[(sy * w + sx) * c + ch]! / 255);
+        out[row + x] = Math.fround(v - m) / sd;
       }
     }
   }

@@ -29,7 +29,7 @@ export const DATA_ERRORS = {
   folderEmpty: 521,
   /** Validation folder has a class the training folder lacks. */
   folderClasses: 522,
-  /** An image file could not be decoded. */
+  /** Reserved: image decode failures surface as runtime/image's ImageError (VITC0501..0510). */
   decode: 523,
   /** An image's channels cannot be converted to the model's channels. */
   channels: 524,

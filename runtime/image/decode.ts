@@ -288,6 +288,7 @@ function jpegHeader(bytes: Uint8Array, source: string): JpegHeader {
           `${kind} JPEG (SOF${marker - 0xc0}) is not supported; use baseline or progressive`,
         );
       }
+      if (len < 8) fail('jpeg', `corrupt JPEG: frame header of ${len} bytes`);
       const precision = bytes[i + 2]!;
       if (precision !== 8)
         fail('unsupported', `${precision}-bit JPEG is not supported (8-bit only)`);

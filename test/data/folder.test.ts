@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BatchLoader, DataError, openDataset } from '../../runtime/data/index.js';
 import { splitFiles } from '../../runtime/data/folder.js';
+import { decodeImage, preprocessImage } from '../../runtime/image/index.js';
 import { TempDir, dataSpec, pngBytes } from './helpers.js';
 
 const tmp = new TempDir();
@@ -73,6 +74,29 @@ describe('image folders', () => {
     ]);
     const small = new BatchLoader(ds, { batch: 5, spec: dataSpec(1, 1, 1, [0], [1]) }).next();
     expect(small.images.length).toBe(5);
+  });
+
+  it('gives evaluation batches identical to vitc run preprocessing', async () => {
+    // An off-size, non-constant photo: the loader must resize, crop, convert and normalize
+    // exactly as runtime/image's preprocessImage does, so eval accuracy matches inference.
+    const bytes = pngBytes(7, 5, (x, y) => [
+      (37 * x + 11 * y) % 256,
+      (5 * x * y) % 256,
+      200 - 9 * x,
+    ]);
+    tmp.file('photo/train/only/p.png', bytes);
+    const ds = await openDataset(`folder:${tmp.path}/photo`, 'train');
+    for (const [c, mean, std] of [
+      [3, [0.4, 0.5, 0.6], [0.2, 0.3, 0.4]],
+      [1, [0.45], [0.25]],
+    ] as const) {
+      const spec = { ...dataSpec(4, 4, c, [...mean], [...std], 0.875) };
+      spec.preprocess.interpolation = 'bicubic';
+      const b = new BatchLoader(ds, { batch: 1, spec }).next();
+      const want = preprocessImage(decodeImage(bytes), spec);
+      expect(b.images.length).toBe(16 * c);
+      expect(Array.from(b.images)).toEqual(Array.from(want));
+    }
   });
 
   it('splits a single level of class folders per class, seeded', async () => {

@@ -33,6 +33,7 @@ const UNARY64: Record<UnaryOp, (x: number) => number> = {
   relu: (x) => Math.max(x, 0),
   silu: silu64,
   sigmoid: sigmoid64,
+  step: (x) => (x > 0 ? 1 : 0),
 };
 /** Ops whose domain is (0, ∞) read the positive input. */
 const POSITIVE_ONLY = new Set<UnaryOp>(['log', 'sqrt', 'rsqrt', 'recip']);

@@ -168,7 +168,7 @@ export class WgslWriter {
 export class BindingSet {
   readonly decls: BindingDecl[] = [];
 
-  storage(name: string, kind: 'read' | 'read_write', type: 'f32' | 'vec4<f32>'): this {
+  storage(name: string, kind: 'read' | 'read_write', type: 'f32' | 'vec4<f32>' | 'i32'): this {
     this.decls.push({ binding: this.decls.length, name, kind, type });
     return this;
   }

@@ -45,7 +45,7 @@ import {
 
 export const UNARY_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'recip', 'square', 'abs',
-  'tanh', 'erf', 'gelu', 'gelu_tanh', 'relu', 'silu', 'sigmoid',
+  'tanh', 'erf', 'gelu', 'gelu_tanh', 'relu', 'silu', 'sigmoid', 'step',
 ] as const; // prettier-ignore
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min'] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
@@ -102,6 +102,8 @@ const UNARY_WGSL: Record<UnaryOp, (x: string) => { expr: string; needs?: MathFn 
   relu: (x) => activationOf('relu', x),
   silu: (x) => activationOf('silu', x),
   sigmoid: (x) => ({ expr: `sigmoid_f32(${x})`, needs: 'sigmoid_f32' }),
+  // Heaviside (relu' for autodiff): 1 where x > 0, else 0 (0 at 0, as compiler/ir/ops.ts defines it).
+  step: (x) => ({ expr: `select(0.0, 1.0, ${x} > 0.0)` }),
 };
 
 function activationOf(act: 'gelu' | 'gelu_tanh' | 'relu' | 'silu', x: string) {
