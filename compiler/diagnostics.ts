@@ -78,7 +78,109 @@ export const DIAGNOSTIC_CATALOGUE = {
   VITC0325: { title: 'min_lr above lr', severity: 'warning' },
   VITC0326: { title: 'setting has no effect', severity: 'warning' },
 
-  // 04xx weights, 05xx data, 06xx codegen/runtime: added by the parts that report them.
+  // 04xx weights (runtime/safetensors.ts, runtime/weights.ts; docs/WEIGHTS.md)
+  VITC0401: { title: 'file shorter than the 8-byte header length', severity: 'error' },
+  VITC0402: {
+    title: 'header length runs past the end of the file, or exceeds 100 MB',
+    severity: 'error',
+  },
+  VITC0403: { title: 'header is not valid UTF-8 JSON', severity: 'error' },
+  VITC0404: {
+    title: 'header is not an object, or a tensor entry is malformed (dtype, shape, data_offsets)',
+    severity: 'error',
+  },
+  VITC0405: { title: 'unsupported dtype', severity: 'error' },
+  VITC0406: { title: 'data_offsets out of range', severity: 'error' },
+  VITC0407: { title: 'two tensors overlap in the data section', severity: 'error' },
+  VITC0408: { title: 'unused bytes between tensors or after the last one', severity: 'error' },
+  VITC0409: { title: 'byte length ≠ shape product × dtype size', severity: 'error' },
+  VITC0410: { title: '__metadata__ is not a string → string map', severity: 'error' },
+  VITC0411: { title: 'cannot read the file', severity: 'error' },
+  VITC0412: { title: 'cannot write the file (nothing is left behind)', severity: 'error' },
+  VITC0413: {
+    title:
+      'a tensor to write is inconsistent (value count ≠ shape, duplicate name, wrong array type)',
+    severity: 'error',
+  },
+  VITC0414: {
+    title:
+      'weights do not match the model (all missing / unexpected / shape / dtype / NaN problems)',
+    severity: 'error',
+  },
+  VITC0415: { title: 'parameters to save do not match the model', severity: 'error' },
+
+  // 05xx images (runtime/image/errors.ts; docs/IMAGES.md) and data (runtime/data/errors.ts; docs/DATA.md)
+  VITC0501: {
+    title: 'the file cannot be read (missing, a directory, no permission)',
+    severity: 'error',
+  },
+  VITC0502: { title: 'zero bytes', severity: 'error' },
+  VITC0503: { title: 'neither PNG nor JPEG by magic bytes', severity: 'error' },
+  VITC0504: { title: 'corrupt or truncated PNG', severity: 'error' },
+  VITC0505: { title: 'corrupt or truncated JPEG', severity: 'error' },
+  VITC0506: {
+    title: 'a valid file of a kind we do not decode (lossless/arithmetic/12-bit JPEG, …)',
+    severity: 'error',
+  },
+  VITC0507: { title: 'over the size limits (decompression-bomb guard)', severity: 'error' },
+  VITC0508: {
+    title: 'channel count the model wants cannot be produced, or mean/std length wrong',
+    severity: 'error',
+  },
+  VITC0509: {
+    title: 'invalid sizes or buffers passed to resize/preprocess/draw/encode',
+    severity: 'error',
+  },
+  VITC0510: { title: 'the PNG cannot be written', severity: 'error' },
+  VITC0511: { title: '`--data` argument not understood.', severity: 'error' },
+  VITC0512: { title: 'A data set, folder or file that should exist does not.', severity: 'error' },
+  VITC0513: {
+    title: 'The file exists but could not be read (permissions, I/O).',
+    severity: 'error',
+  },
+  VITC0514: { title: 'gzip stream corrupt or truncated.', severity: 'error' },
+  VITC0515: {
+    title: 'IDX magic number wrong (not an IDX file, or images/labels swapped).',
+    severity: 'error',
+  },
+  VITC0516: {
+    title: 'IDX file length disagrees with its header (truncated or trailing bytes).',
+    severity: 'error',
+  },
+  VITC0517: { title: 'Images and labels disagree in count.', severity: 'error' },
+  VITC0518: { title: 'A label is not a valid class index.', severity: 'error' },
+  VITC0519: { title: 'CIFAR binary file is not a whole number of records.', severity: 'error' },
+  VITC0520: { title: 'batches.meta.txt unusable.', severity: 'error' },
+  VITC0521: { title: 'Image folder without classes or without images.', severity: 'error' },
+  VITC0522: {
+    title: 'Validation folder has a class the training folder lacks.',
+    severity: 'error',
+  },
+  VITC0523: {
+    title:
+      "Reserved: image decode failures surface as runtime/image's ImageError (VITC0501..0510).",
+    severity: 'error',
+  },
+  VITC0524: {
+    title: "An image's channels cannot be converted to the model's channels.",
+    severity: 'error',
+  },
+  VITC0525: {
+    title: 'Loader options invalid (batch size, padding, prefetch depth).',
+    severity: 'error',
+  },
+  VITC0526: {
+    title: 'A saved loader state does not fit this data set or these options.',
+    severity: 'error',
+  },
+  VITC0527: { title: 'Sample index out of range.', severity: 'error' },
+  VITC0528: { title: 'preprocess mean/std do not fit the image channels.', severity: 'error' },
+  VITC0529: {
+    title: 'IDX header well formed but not something vitc reads (element type, dimensions).',
+    severity: 'error',
+  },
+
+  // 06xx code generation and runtime: added by the parts that report them.
 
   // 09xx command-line usage
   VITC0901: { title: 'unknown command', severity: 'error' },
