@@ -101,8 +101,14 @@ const ALL_ARGUMENT_WORDS: ReadonlySet<string> = new Set(
 );
 
 export class VitParser extends CstParser {
-  constructor() {
+  /**
+   * `validate` runs chevrotain's grammar validations (ambiguities, left recursion, …). They take
+   * most of the parser's ~0.7 s construction and can only fail if the grammar itself is broken,
+   * so the CLI skips them and test/grammar checks the grammar once with them on.
+   */
+  constructor(opts: { validate?: boolean } = {}) {
     super(allTokens, {
+      skipValidations: !(opts.validate ?? process.env.VITEST !== undefined),
       recoveryEnabled: true,
       nodeLocationTracking: 'full',
       maxLookahead: 2,

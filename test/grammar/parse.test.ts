@@ -226,3 +226,10 @@ describe('did-you-mean', () => {
     expect(d[0]!.hint).toMatch(/^statements here: image, patch, width/);
   });
 });
+
+describe('grammar self-check', () => {
+  it("passes chevrotain's grammar validations (skipped at CLI start-up for speed)", async () => {
+    const { VitParser } = await import('../../grammar/parser.js');
+    expect(() => new VitParser({ validate: true })).not.toThrow();
+  });
+});
