@@ -7,6 +7,7 @@ import { assertValidGraph } from './ir/verify.js';
 import { lowerVit } from './lower/vit.js';
 import { planFusion } from './codegen/fuse.js';
 import type { Plan } from './codegen/plan.js';
+import { memoryReport } from './codegen/memory.js';
 import { selectKernels } from './codegen/select.js';
 import type { Spec } from './spec/types.js';
 
@@ -37,7 +38,9 @@ export function dumpStages(env = process.env.VITC_DUMP): string[] {
 
 /** A printable summary of a plan: one line per dispatch. */
 export function printPlan(plan: Plan): string {
-  const lines = [`plan ${plan.spec} batch ${plan.batch} ${plan.mode}: ${plan.steps.length} dispatches, ${plan.kernels.length} kernels, ${plan.buffers.length} buffers`];
+  const lines = [
+    `plan ${plan.spec} batch ${plan.batch} ${plan.mode}: ${plan.steps.length} dispatches, ${plan.kernels.length} kernels, ${plan.buffers.length} buffers, ${memoryReport(plan).total} bytes`,
+  ];
   plan.steps.forEach((s, i) => {
     lines.push(`  ${String(i).padStart(4)} ${plan.kernels[s.kernel].name} [${s.dispatch.join(',')}]  ${s.label}`);
   });

@@ -108,6 +108,26 @@ export class PlanExecutor {
     );
   }
 
+  /**
+   * Where an input, output or parameter lives on the GPU, so a caller can chain plans and steps
+   * with copyBufferToBuffer (the trainer feeds `new.*` back into the parameters this way).
+   */
+  location(
+    kind: 'input' | 'output' | 'param',
+    name: string,
+  ): { buffer: GPUBuffer; offset: number; bytes: number } {
+    const list = { input: this.plan.inputs, output: this.plan.outputs, param: this.plan.params };
+    const t = this.tensor(list[kind], name, kind);
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+    return { buffer: this.buffers[t.buffer], offset: t.offset, bytes };
+  }
+
+  /** Writes inputs (queued writeBuffer) without running, for callers that record their own encoder. */
+  writeInputs(inputs: Record<string, HostTensor>): void {
+    for (const [name, data] of Object.entries(inputs))
+      this.write(this.tensor(this.plan.inputs, name, 'input'), data);
+  }
+
   /** Uploads parameters by timm name; every parameter of the plan must be given. */
   setParams(params: Map<string, Float32Array>): void {
     const missing = this.plan.params.filter((p) => !params.has(p.name)).map((p) => p.name);

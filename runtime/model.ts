@@ -76,7 +76,8 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   let params: Map<string, Float32Array>;
   let weightsSource: string;
   if (opts.weights !== undefined) {
-    params = await loadWeights(spec, opts.weights, { onNotice: warn });
+    // `optim.*` tensors are the optimizer state of a vitc training checkpoint (runtime/train), not weights.
+    params = await loadWeights(spec, opts.weights, { onNotice: warn, ignore: /^optim\./ });
     weightsSource = typeof opts.weights === 'string' ? opts.weights : 'bytes';
   } else {
     warn(`vitc: WARNING: no --weights given: using RANDOM seeded initialization (seed ${spec.init.seed}); outputs are meaningless`);

@@ -1,15 +1,30 @@
-// Fusion decisions for matmuls: which neighbours are folded into the matmul kernel, and why
-// the others are not. A value may be folded only if nothing else reads it and it is not a graph
-// output, because a fused value never reaches memory.
+// Fusion decisions: which nodes share a kernel, which layout ops are read in place, and why
+// (FusionPlan.reasons, printed by VITC_DUMP=fused and `vitc explain --fusion`). A value may be
+// folded into a kernel only if nothing else reads it and it is not a graph output, because a
+// folded value never reaches memory; values with other readers become extra kernel outputs
+// where the kernel can write them (attention probabilities, elementwise chains) or stay apart.
 //
-//   prologue:  im2col → matmul                         (patch embedding reads the image directly)
-//   epilogue:  matmul → +bias[N] → activation → ×scale[N] → +residual   (each stage optional, in order)
+//   attention:   scale → q·kᵀ → softmax → ·v → merge heads     one kernel (fuse-attention.ts)
+//   prologue:    im2col → matmul, or norm → matmul             (patch embedding; pre-norm blocks)
+//   epilogue:    matmul → +bias[N] → activation → ×scale[N] → +residual   (each stage optional, in order)
+//   elementwise: chains of elementwise nodes                   one kernel (fuse-elementwise.ts)
+//   views:       reshape / transpose / slice / broadcast_to    no kernel where readers take strides (views.ts)
 import { type Graph, type Node, consumers, shapeEquals } from '../ir/graph.js';
 import { isLeafOp } from '../ir/ops.js';
+import { type AttentionFusion, headsCopies, matchAttention, qkvLayout } from './fuse-attention.js';
+import { type ElementwiseGroup, groupElementwise } from './fuse-elementwise.js';
+import { type View, isContiguous, planViews, rowView } from './views.js';
 import type { Activation } from './wgsl/activations.js';
 
 export interface MatmulFusion {
   im2col?: number;
+  /** A layernorm / rmsnorm node whose input is normalised in the matmul's A loads. */
+  norm?: number;
+  /**
+   * Row-preserving layout nodes between the norm and the matmul (e.g. the class-token slice
+   * before the head): the norm commutes with them, so only the rows the matmul reads are normalised.
+   */
+  normVia?: number[];
   bias?: number;
   activation?: Activation;
   scale?: number;
@@ -18,23 +33,135 @@ export interface MatmulFusion {
   chain: number[];
 }
 
+export interface FusionOptions {
+  /**
+   * The kernel of fused attention that writes no probabilities (default DEFAULT_ATTENTION), or
+   * 'off': keep attention as separate matmul / softmax / copy kernels.
+   */
+  attention?: 'flash' | 'exact' | 'off';
+  /** Fold norms into the next matmul's A loads (default true). */
+  normPrologue?: boolean;
+}
+
+/**
+ * Measured on SwiftShader (the CI adapter), ViT-Ti/16 batch 8 attention: see docs/KERNELS.md.
+ * The flash kernel reads K and V once (the exact one twice) and needs no N×N memory.
+ */
+export const DEFAULT_ATTENTION: 'flash' | 'exact' = 'flash';
+
 export interface FusionPlan {
-  /** Nodes computed inside another node's kernel (no kernel, no buffer of their own). */
+  /**
+   * Nodes computed by another node's kernel: no kernel of their own, and no buffer unless that
+   * kernel writes them (attention probabilities, extra outputs of an elementwise chain).
+   */
   absorbed: Set<number>;
   matmuls: Map<number, MatmulFusion>;
+  /** Fused attention, keyed by the node holding the merged output [B, N, D]. */
+  attention: Map<number, AttentionFusion>;
+  /** Elementwise kernels, keyed by their last member (where the kernel runs). */
+  elementwise: Map<number, ElementwiseGroup>;
+  /** Layout nodes that are strided views of another node's buffer (no kernel of their own). */
+  views: Map<number, View>;
+  /** Views that are also copied to contiguous memory (at their position), for readers that need it. */
+  materialize: Set<number>;
   /** One line per decision, for `vitc explain --fusion` and VITC_DUMP=fused. */
   reasons: string[];
 }
 
 const EPILOGUE_ACTIVATIONS: ReadonlySet<string> = new Set(['gelu', 'gelu_tanh', 'relu', 'silu']);
 
-export function planFusion(g: Graph): FusionPlan {
+export function tagNode(n: Node): string {
+  return `%${n.id} ${n.op}${n.name ? ` ${n.name}` : ''}`;
+}
+
+export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
   const readers = consumers(g);
   const outputs = new Set(g.outputs.map((o) => o.node));
   const absorbed = new Set<number>();
-  const matmuls = new Map<number, MatmulFusion>();
   const reasons: string[] = [];
-  const tag = (n: Node) => `%${n.id} ${n.op}${n.name ? ` ${n.name}` : ''}`;
+  const tag = tagNode;
+
+  const att =
+    opts.attention === 'off'
+      ? {
+          groups: new Map<number, AttentionFusion>(),
+          reasons: ['attention fusion is off (separate matmul, softmax and copy kernels)'],
+        }
+      : matchAttention(g, readers, outputs, opts.attention ?? DEFAULT_ATTENTION, tag);
+  reasons.push(...att.reasons);
+  // The probabilities are written by the attention kernel: no kernel of their own either.
+  for (const a of att.groups.values())
+    for (const i of [...a.internal, ...(a.probs !== undefined ? [a.probs] : [])]) absorbed.add(i);
+  const matmuls = planMatmuls(g, readers, outputs, absorbed, opts, reasons);
+
+  // A norm folded behind row-preserving views is transparent to them: they view its input.
+  const transparent = new Map<number, number>();
+  for (const f of matmuls.values())
+    if (f.norm !== undefined && f.normVia) transparent.set(f.norm, g.nodes[f.norm].inputs[0]);
+  const { views, needsCopy } = planViews(
+    g,
+    new Set([...absorbed, ...att.groups.keys()]),
+    transparent,
+  );
+  // Operand layout of each fused attention: the fused qkv buffer when the views line up.
+  for (const [key, a] of att.groups) {
+    const base = qkvLayout(a, views);
+    if (base !== undefined) {
+      a.layout = 'qkv';
+      a.qkvBase = base;
+      reasons.push(
+        `${tag(g.nodes[key])}: attention reads q, k, v in place from ${tag(g.nodes[base])} [B, N, 3, H, hd] (no head split copies)`,
+      );
+    } else {
+      reasons.push(
+        `${tag(g.nodes[key])}: attention reads q, k, v as [B, H, N, hd] buffers (not three plain views of one qkv projection)`,
+      );
+    }
+  }
+
+  const skip = new Set([...absorbed, ...views.keys()]);
+  const ew = groupElementwise(g, readers, outputs, skip, tag);
+  reasons.push(...ew.reasons);
+  for (const grp of ew.groups.values())
+    for (const m of grp.members) if (!grp.outputs.includes(m)) absorbed.add(m);
+  // Outputs other than the last are produced by the group's kernel too: no kernel of their own.
+  for (const [key, grp] of ew.groups) for (const o of grp.outputs) if (o !== key) absorbed.add(o);
+
+  const materialize = planMaterialize(
+    g,
+    readers,
+    outputs,
+    views,
+    needsCopy,
+    matmuls,
+    att.groups,
+    ew.groups,
+    reasons,
+  );
+  // In graph order (stable within a node), so a node's decisions read together.
+  const at = (r: string) => Number(/^%(\d+)/.exec(r)?.[1] ?? -1);
+  reasons.sort((a, b) => at(a) - at(b));
+  return {
+    absorbed,
+    matmuls,
+    attention: att.groups,
+    elementwise: ew.groups,
+    views,
+    materialize,
+    reasons,
+  };
+}
+
+function planMatmuls(
+  g: Graph,
+  readers: readonly number[][],
+  outputs: ReadonlySet<number>,
+  absorbed: Set<number>,
+  opts: FusionOptions,
+  reasons: string[],
+): Map<number, MatmulFusion> {
+  const tag = tagNode;
+  const matmuls = new Map<number, MatmulFusion>();
   /** The only reader of `id`, if folding `id` away is allowed. */
   const soleReader = (id: number): Node | undefined => {
     if (outputs.has(id)) return undefined;
@@ -47,9 +174,8 @@ export function planFusion(g: Graph): FusionPlan {
     if (n.inputs[1] === id && n.inputs[0] !== id) return g.nodes[n.inputs[0]];
     return undefined;
   };
-
   for (const m of g.nodes) {
-    if (m.op !== 'matmul') continue;
+    if (m.op !== 'matmul' || absorbed.has(m.id)) continue;
     const f: MatmulFusion = { chain: [] };
     const N = m.shape[m.shape.length - 1];
     const a = g.nodes[m.inputs[0]];
@@ -60,6 +186,36 @@ export function planFusion(g: Graph): FusionPlan {
         absorbed.add(a.id);
         reasons.push(`${tag(m)}: im2col ${tag(a)} folded into the A loads (no patch buffer)`);
       } else reasons.push(`${tag(m)}: im2col ${tag(a)} kept: it has other readers`);
+    }
+    // The norm may sit behind slices / reshapes that keep every row whole (pooling the class token).
+    let nrm = a;
+    const via: number[] = [];
+    while (
+      !m.attrs.transA &&
+      ((nrm.op === 'slice' && nrm.attrs.axis < nrm.shape.length - 1) ||
+        (nrm.op === 'reshape' && nrm.shape.at(-1) === g.nodes[nrm.inputs[0]].shape.at(-1))) &&
+      soleReader(nrm.id) === (via.length ? g.nodes[via[via.length - 1]] : m)
+    ) {
+      via.push(nrm.id);
+      nrm = g.nodes[nrm.inputs[0]];
+    }
+    const normReader = via.length ? g.nodes[via[via.length - 1]] : m;
+    if ((nrm.op === 'layernorm' || nrm.op === 'rmsnorm') && !m.attrs.transA) {
+      if (opts.normPrologue === false)
+        reasons.push(`${tag(m)}: norm ${tag(nrm)} kept: norm prologues are off`);
+      else if (soleReader(nrm.id) === normReader) {
+        f.norm = nrm.id;
+        if (via.length) f.normVia = via.reverse();
+        absorbed.add(nrm.id);
+        reasons.push(
+          `${tag(m)}: norm ${tag(nrm)} folded into the A loads (row statistics in the matmul; ` +
+            `one dispatch less and no normalised copy of the activations${via.length ? '; only the rows the matmul reads are normalised' : ''})`,
+        );
+      } else
+        reasons.push(
+          `${tag(m)}: norm ${tag(nrm)} kept as its own kernel: ${outputs.has(nrm.id) ? 'a graph output' : `read by ${readers[nrm.id].length} nodes`} ` +
+            '(its value must reach memory)',
+        );
     }
     let cur: Node = m;
     let stage = 0;
@@ -77,7 +233,13 @@ export function planFusion(g: Graph): FusionPlan {
       } else if (stage <= 2 && r.op === 'mul' && vecN) {
         f.scale = o!.id;
         stage = 3;
-      } else if (stage <= 3 && r.op === 'add' && o && shapeEquals(o.shape, m.shape) && (o.id < m.id || isLeafOp(o.op))) {
+      } else if (
+        stage <= 3 &&
+        r.op === 'add' &&
+        o &&
+        shapeEquals(o.shape, m.shape) &&
+        (o.id < m.id || isLeafOp(o.op))
+      ) {
         f.residual = o.id;
         stage = 4;
       } else break;
@@ -89,8 +251,80 @@ export function planFusion(g: Graph): FusionPlan {
       reasons.push(`${tag(m)}: epilogue ${f.chain.map((i) => tag(g.nodes[i])).join(' → ')} folded`);
     const next = soleReader(cur.id);
     if (next) reasons.push(`${tag(m)}: ${tag(next)} not folded (not an epilogue stage in order)`);
-    else if (readers[cur.id].length > 1) reasons.push(`${tag(m)}: result read by ${readers[cur.id].length} nodes, epilogue ends`);
+    else if (readers[cur.id].length > 1)
+      reasons.push(`${tag(m)}: result read by ${readers[cur.id].length} nodes, epilogue ends`);
     matmuls.set(m.id, f);
   }
-  return { absorbed, matmuls, reasons };
+  return matmuls;
+}
+
+/**
+ * Which views need a contiguous copy: graph outputs, inputs of reshapes that cannot be views,
+ * and views read by a kernel that takes only contiguous memory. Readers that take views: other
+ * views, concat (strided copies), elementwise kernels (strided inputs), attention in the 'qkv'
+ * layout, and a matmul's A rows when the rows are evenly strided.
+ */
+function planMaterialize(
+  g: Graph,
+  readers: readonly number[][],
+  outputs: ReadonlySet<number>,
+  views: Map<number, View>,
+  needsCopy: ReadonlySet<number>,
+  matmuls: ReadonlyMap<number, MatmulFusion>,
+  attention: ReadonlyMap<number, AttentionFusion>,
+  elementwise: ReadonlyMap<number, ElementwiseGroup>,
+  reasons: string[],
+): Set<number> {
+  const tag = tagNode;
+  const materialize = new Set<number>();
+  const inEw = new Set<number>();
+  for (const grp of elementwise.values()) for (const m of grp.members) inEw.add(m);
+  const attOperand = new Map<number, AttentionFusion>();
+  for (const a of attention.values()) {
+    for (const id of [a.q, a.k, a.v]) attOperand.set(id, a);
+    if (a.layout === 'heads') for (const id of headsCopies(a, views)) materialize.add(id);
+  }
+  // Matmul A operands (directly, or through a folded norm) that may be row-strided views.
+  const aReaders = new Map<number, number>();
+  for (const [id, f] of matmuls) {
+    const m = g.nodes[id];
+    if (m.op !== 'matmul' || m.attrs.transA || f.im2col !== undefined) continue;
+    aReaders.set(
+      f.norm !== undefined && !f.normVia ? g.nodes[f.norm].inputs[0] : m.inputs[0],
+      f.norm !== undefined && !f.normVia ? f.norm : id,
+    );
+  }
+  for (const [id, v] of views) {
+    const n = g.nodes[id];
+    if (isContiguous(v)) {
+      reasons.push(`${tag(n)}: no copy: the same memory as ${tag(g.nodes[v.base])} (contiguous)`);
+      continue;
+    }
+    const why: string[] = [];
+    if (outputs.has(id)) why.push('a graph output');
+    if (needsCopy.has(id)) why.push('reshaped in a way strides cannot express');
+    if (materialize.has(id)) why.push('attention reads it as a [B, H, N, hd] buffer');
+    for (const r of readers[id]) {
+      const rn = g.nodes[r];
+      if (views.has(r) || rn.op === 'concat' || inEw.has(r)) continue;
+      // Attention in the 'qkv' layout reads it in place; in 'heads' it was copied just above.
+      if (attOperand.get(id)?.internal.includes(r)) continue;
+      if (aReaders.get(id) === r && rowView(v) !== undefined) continue;
+      why.push(`read by ${tag(rn)}`);
+    }
+    if (why.length) {
+      materialize.add(id);
+      reasons.push(`${tag(n)}: view copied to contiguous memory: ${why.join(', ')}`);
+    } else {
+      reasons.push(
+        `${tag(n)}: no copy: read in place as a strided view of ${tag(g.nodes[v.base])}`,
+      );
+    }
+  }
+  return materialize;
+}
+
+/** Whether node r reads operand `id` inside the fused attention `a` (the scores or P·V matmul, or the folded scale). */
+function isAttentionReader(a: AttentionFusion, r: number, id: number): boolean {
+  return a.internal.includes(r) && (id === a.q || id === a.k || id === a.v);
 }

@@ -6,7 +6,9 @@
  * Input layouts (N tokens, H heads, hd = head dim, D = H·hd):
  *   'qkv':      one buffer [B, N, 3, H, hd], the output of x·Wqkvᵀ (timm's fused qkv Linear):
  *               within each token's 3D row, q at offset 0, k at D, v at 2D, heads contiguous.
- *   'separate': three buffers q, k, v, each [B, N, H, hd] (e.g. after a per-head qk-norm).
+ *   'separate': three buffers q, k, v, each [B, N, H, hd].
+ *   'heads':    three buffers q, k, v, each [B, H, N, hd]: the lowering's own layout after its
+ *               transpose (e.g. after a per-head qk-norm, or a training graph's materialised q, k, v).
  * Output: [B, N, D] with heads merged, ready for the output projection matmul.
  * Optional probabilities [B, H, N, N] (attention maps), written normalised.
  *
@@ -39,7 +41,7 @@ import {
 } from './builder.js';
 
 export interface AttentionDesc {
-  layout: 'qkv' | 'separate';
+  layout: 'qkv' | 'separate' | 'heads';
   heads: number;
   headDim: number;
   /** Multiplies q·k; default headDim^-0.5. */
@@ -57,7 +59,11 @@ export function renderAttention(desc: AttentionDesc): KernelSource {
   const { heads, headDim, layout } = desc;
   const wg = desc.workgroupSize ?? 64;
   const scale = desc.scale ?? 1 / Math.sqrt(headDim);
-  check(layout === 'qkv' || layout === 'separate', 'attention', `unknown layout '${layout}'`);
+  check(
+    layout === 'qkv' || layout === 'separate' || layout === 'heads',
+    'attention',
+    `unknown layout '${layout}'`,
+  );
   check(Number.isInteger(heads) && heads >= 1, 'attention', `heads must be ≥ 1, got ${heads}`);
   check(
     Number.isInteger(headDim) && headDim >= 1,
@@ -88,12 +94,16 @@ export function renderAttention(desc: AttentionDesc): KernelSource {
   const qBuf = layout === 'qkv' ? 'qkv' : 'q';
   const kBuf = layout === 'qkv' ? 'qkv' : 'k';
   const vBuf = layout === 'qkv' ? 'qkv' : 'v';
-  const tokenStride = layout === 'qkv' ? (3 * D) / unit : D / unit;
+  const tokenStride = layout === 'qkv' ? (3 * D) / unit : layout === 'heads' ? lanes : D / unit;
 
   const w = new WgslWriter();
   renderHeader(w, name, [
     `Softmax attention, ${heads} heads × ${headDim} dims, scale ${f32(scale)}; input layout '${layout}'` +
-      (layout === 'qkv' ? ' [B, N, 3, H, hd].' : ' q, k, v [B, N, H, hd].'),
+      (layout === 'qkv'
+        ? ' [B, N, 3, H, hd].'
+        : layout === 'heads'
+          ? ' q, k, v [B, H, N, hd].'
+          : ' q, k, v [B, N, H, hd].'),
     `Output [B, N, ${D}] (heads merged)${desc.probs ? '; probabilities [B, H, N, N]' : ''}.`,
     'One invocation per (query, head, image); two passes over the keys (max, then exp-sum and P·V).',
   ]);
@@ -125,9 +135,15 @@ export function renderAttention(desc: AttentionDesc): KernelSource {
       w.line('let h = wid.y;');
       w.line('let b = wid.z;');
       w.block('if (i >= N)', () => w.line('return;'));
-      w.comment('Token t of image b, head h starts at (b·N + t)·TOKEN + h·HL.');
-      w.line('let headOff = h * HL;');
-      w.line('let rowsBase = b * N;');
+      if (layout === 'heads') {
+        w.comment('Token t of (b, h) starts at ((b·H + h)·N + t)·HL.');
+        w.line('let headOff = 0u;');
+        w.line('let rowsBase = (b * H + h) * N;');
+      } else {
+        w.comment('Token t of image b, head h starts at (b·N + t)·TOKEN + h·HL.');
+        w.line('let headOff = h * HL;');
+        w.line('let rowsBase = b * N;');
+      }
       w.line(`var qv: array<${T}, HL>;`);
       w.line('let qBase = (rowsBase + i) * TOKEN + headOff;');
       w.block('for (var d = 0u; d < HL; d = d + 1u)', () => w.line(`qv[d] = ${qBuf}[qBase + d];`));
@@ -160,7 +176,11 @@ export function renderAttention(desc: AttentionDesc): KernelSource {
         );
       });
       w.line('let inv_l = 1.0 / l;');
-      w.line(`let oBase = (rowsBase + i) * ${u32(D / unit)} + headOff;`);
+      w.line(
+        layout === 'heads'
+          ? `let oBase = (b * N + i) * ${u32(D / unit)} + h * HL;`
+          : `let oBase = (rowsBase + i) * ${u32(D / unit)} + headOff;`,
+      );
       w.block('for (var d = 0u; d < HL; d = d + 1u)', () =>
         w.line('out[oBase + d] = acc[d] * inv_l;'),
       );

@@ -21,6 +21,7 @@
  */
 
 import { activationExpr, mathPrelude, type MathFn } from './activations.js';
+import { stridedIndex } from './strided-index.js';
 import {
   BindingSet,
   ceilDiv,
@@ -74,8 +75,12 @@ export const ew = {
 export interface ElementwiseDesc {
   /** Output shape (every output has it); shape[0] may be DYNAMIC (-1): the batch, at run time. */
   shape: readonly number[];
-  /** Input shapes; an axis aligned with a DYNAMIC output axis is DYNAMIC (batched) or 1. */
-  inputs: readonly { shape: readonly number[] }[];
+  /**
+   * Input shapes; an axis aligned with a DYNAMIC output axis is DYNAMIC (batched) or 1. With
+   * `strides` (elements, one per axis of `shape`, 0 allowed) and `offset`, the input is a strided
+   * view of its buffer (a transpose, slice or broadcast read in place, no copy); static shapes only.
+   */
+  inputs: readonly { shape: readonly number[]; strides?: readonly number[]; offset?: number }[];
   outputs: readonly Expr[];
   /** Output `output` overwrites input `input` (same shape as the output). */
   inPlace?: readonly { output: number; input: number }[];
@@ -266,10 +271,13 @@ export function renderElementwise(desc: ElementwiseDesc): KernelSource {
           used.add(e.index);
           const alias = inPlace.get(e.index);
           const buf = alias !== undefined ? `out${alias}` : `in${e.index}`;
+          const inp = inputs[e.index];
           const idx =
             alias !== undefined
               ? 'o'
-              : broadcastIndex(shape, inputs[e.index].shape, `input ${e.index}`);
+              : inp.strides
+                ? stridedIndex(shape, inp.shape, inp.strides, inp.offset ?? 0, `input ${e.index}`)
+                : broadcastIndex(shape, inp.shape, `input ${e.index}`);
           body.push(`let ${n} = ${buf}[${idx}];`);
         }
         return n;
@@ -314,7 +322,7 @@ export function renderElementwise(desc: ElementwiseDesc): KernelSource {
     `Fused elementwise over output shape ${shapeText}; one element per invocation.`,
     ...inputs.map(
       (s, i) =>
-        `in${i}: [${s.shape.join(', ')}]${inPlace.has(i) ? ` (in place of out${inPlace.get(i)})` : ''}${used.has(i) ? '' : ' (unused)'}`,
+        `in${i}: [${s.shape.join(', ')}]${s.strides ? ` strides [${s.strides.join(', ')}] offset ${s.offset ?? 0}` : ''}${inPlace.has(i) ? ` (in place of out${inPlace.get(i)})` : ''}${used.has(i) ? '' : ' (unused)'}`,
     ),
   ]);
   if (uniforms.length) renderUniformStruct(w, uniforms);

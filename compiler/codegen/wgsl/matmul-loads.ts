@@ -5,6 +5,7 @@
  */
 
 import { u32, type WgslWriter } from './builder.js';
+import { aRowStart, normalized, renderNormTerms } from './matmul-norm.js';
 import { K_STEP, type FragmentMode, type Im2colLayout, type Plan } from './matmul-plan.js';
 
 export const LANES = ['x', 'y', 'z', 'w'];
@@ -51,7 +52,8 @@ export function renderOperandBases(w: WgslWriter, p: Plan): void {
         `let aRow${i} = (r${i} / PATCHES) * IMG_C * IMG_H * IMG_W + py${i} * PATCH_H * IMG_W + px${i} * PATCH_W;`,
       );
     } else if (!p.transA) {
-      w.line(`let aRow${i} = (aBatch + ${row} * K)${vecDiv(p.modeA)};`);
+      const start = aRowStart(p, row);
+      w.line(`let aRow${i} = ${p.modeA === 'vecK' ? start : `(${start})`};`);
     } else if (p.modeA === 'scalar') {
       w.line(`let aCol${i} = aBatch + ${row};`);
     }
@@ -87,8 +89,10 @@ export function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: nu
   const kOf = (kk: number): string => plus('k', kk);
   if (p.modeA === 'vecK') {
     if (im) w.line(`let colA = ${im2colOffset('k')};`);
+    if (p.desc.norm) renderNormTerms(w, p, 'k / 4u', '');
     for (let i = 0; i < p.tm; i++) {
-      w.line(`let a${i} = a[${im ? `(aRow${i} + colA) / 4u` : `aRow${i} + k / 4u`}];`);
+      const x = `a[${im ? `(aRow${i} + colA) / 4u` : `aRow${i} + k / 4u`}]`;
+      w.line(`let a${i} = ${p.desc.norm ? normalized(p, x, i, '') : x};`);
     }
     return (i, kk) => `a${i}.${LANES[kk]}`;
   }
@@ -101,13 +105,15 @@ export function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: nu
     return (i, kk) => `a${kk}_${i >> 2}.${LANES[i & 3]}`;
   }
   if (im) for (let kk = 0; kk < steps; kk++) w.line(`let colA${kk} = ${im2colOffset(kOf(kk))};`);
+  if (p.desc.norm) for (let kk = 0; kk < steps; kk++) renderNormTerms(w, p, kOf(kk), `_${kk}`);
   for (let i = 0; i < p.tm; i++) {
     for (let kk = 0; kk < steps; kk++) {
       let addr: string;
       if (im) addr = `aRow${i} + colA${kk}`;
       else if (p.transA) addr = `aCol${i} + ${par(kOf(kk))} * M`;
       else addr = `aRow${i} + ${kOf(kk)}`;
-      w.line(`let a${i}_${kk} = a[${addr}];`);
+      const x = `a[${addr}]`;
+      w.line(`let a${i}_${kk} = ${p.desc.norm ? normalized(p, x, i, `_${kk}`) : x};`);
     }
   }
   return (i, kk) => `a${i}_${kk}`;

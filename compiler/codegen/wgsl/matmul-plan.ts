@@ -30,6 +30,27 @@ export interface Im2colLayout {
   patchW: number;
 }
 
+/**
+ * A normalisation prologue: each row of A (length K) is normalised before it enters the product,
+ * exactly as a LayerNorm / RMSNorm node would have written it (mean first, then the centred
+ * variance; y = (x − mean)·rsqrt(var + eps)·weight + bias). Row statistics are computed once
+ * per workgroup ('workgroup': the invocations share rows through workgroup memory, two barriers)
+ * or by every invocation for its own rows ('invocation': no barriers, redundant work).
+ */
+export interface MatmulNorm {
+  kind: 'layernorm' | 'rmsnorm';
+  eps: number;
+  weight: boolean;
+  bias: boolean;
+  stats?: 'workgroup' | 'invocation';
+}
+
+/** A read as a strided view: row r (over the whole batch, b·M + m) starts at offset + r·rowStride. */
+export interface MatmulAView {
+  offset: number;
+  rowStride: number;
+}
+
 export interface MatmulDesc {
   transA?: boolean;
   transB?: boolean;
@@ -41,6 +62,10 @@ export interface MatmulDesc {
   scale?: boolean;
   residual?: 'none' | 'buffer' | 'in_place';
   im2col?: Im2colLayout;
+  /** A rows normalised on load (LayerNorm / RMSNorm over K); bindings norm_weight, norm_bias. */
+  norm?: MatmulNorm;
+  /** A is a row-strided view (e.g. the class token of every image); not with transA or im2col. */
+  aView?: MatmulAView;
   /** Divisibility the caller guarantees for every dispatch (checked by `dispatch`); enables vec4. */
   align?: { m?: 1 | 4; n?: 1 | 4; k?: 1 | 4 };
   tiling?: MatmulTiling;
@@ -102,9 +127,27 @@ export function plan(desc: MatmulDesc): Plan {
       `image ${im.height}×${im.width} is not divisible into ${im.patchH}×${im.patchW} patches`,
     );
   }
+  const av = desc.aView;
+  if (av) {
+    check(!transA && !im, kind, 'aView applies to a row-major A only');
+    check(
+      Number.isInteger(av.offset) &&
+        av.offset >= 0 &&
+        Number.isInteger(av.rowStride) &&
+        av.rowStride >= 1,
+      kind,
+      'aView offset must be ≥ 0 and rowStride ≥ 1',
+    );
+  }
+  if (desc.norm) {
+    check(!transA && !im, kind, 'a norm prologue needs a row-major A');
+    check(Number.isFinite(desc.norm.eps) && desc.norm.eps >= 0, kind, 'norm eps must be ≥ 0');
+    check(desc.norm.kind === 'layernorm' || !desc.norm.bias, kind, 'rmsnorm has no bias');
+  }
+  const viewAligned = !av || (av.offset % 4 === 0 && av.rowStride % 4 === 0);
   let modeA: FragmentMode = 'scalar';
   if (im) modeA = align.k === 4 && im.patchW % 4 === 0 ? 'vecK' : 'scalar';
-  else if (!transA && align.k === 4) modeA = 'vecK';
+  else if (!transA && align.k === 4 && viewAligned) modeA = 'vecK';
   else if (transA && align.m === 4 && t.rows % 4 === 0) modeA = 'vecOuter';
   let modeB: FragmentMode = 'scalar';
   if (transB && align.k === 4) modeB = 'vecK';
@@ -140,6 +183,16 @@ function defaultName(p: Plan): string {
   if (p.sharedA) parts.push('sa');
   if (p.sharedB) parts.push('sb');
   if (im) parts.push(`im2col_c${im.channels}_${im.height}x${im.width}_p${im.patchH}x${im.patchW}`);
+  if (d.aView) parts.push(`view${d.aView.offset}s${d.aView.rowStride}`);
+  if (d.norm) {
+    const n = d.norm;
+    const eps = n.eps
+      .toExponential()
+      .replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''));
+    parts.push(
+      `${n.kind === 'layernorm' ? 'ln' : 'rms'}${n.weight ? 'w' : ''}${n.bias ? 'b' : ''}_eps${eps}_${n.stats === 'invocation' ? 'inv' : 'wg'}`,
+    );
+  }
   if (d.bias) parts.push('bias');
   if (d.activation && d.activation !== 'none') parts.push(d.activation);
   if (d.scale) parts.push('scale');
@@ -153,9 +206,9 @@ function defaultName(p: Plan): string {
 export function describe(p: Plan): string[] {
   const d = p.desc;
   const lines = [
-    `C[b] = ${p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}; A ${
+    `C[b] = ${d.norm ? `${d.norm.kind}(A)` : p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}; A ${
       d.im2col ? 'im2col of image [B, C, H, W]' : p.transA ? '[K, M]' : '[M, K]'
-    }${p.sharedA ? ' shared' : ''}, B ${p.transB ? '[N, K]' : '[K, N]'}${p.sharedB ? ' shared' : ''}, C [M, N].`,
+    }${p.sharedA ? ' shared' : ''}${d.aView ? ` (rows at ${d.aView.offset} + r·${d.aView.rowStride})` : ''}, B ${p.transB ? '[N, K]' : '[K, N]'}${p.sharedB ? ' shared' : ''}, C [M, N].`,
     `Epilogue: ${epilogueText(d)}.`,
     `Invocation block ${p.tm}×${p.tn}, workgroup ${p.wx}×${p.wy}; loads A:${p.modeA} B:${p.modeB}, ` +
       `C:${p.vecC ? 'vec4' : 'scalar'}.`,

@@ -50,6 +50,7 @@ import {
   renderOperandBases,
   renderTailStep,
 } from './matmul-loads.js';
+import { renderNormDecls, renderNormStats } from './matmul-norm.js';
 import { describe, epilogueText, K_STEP, plan, type MatmulDesc, type Plan } from './matmul-plan.js';
 
 export {
@@ -75,6 +76,9 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
   const binds = new BindingSet()
     .storage('a', 'read', p.modeA === 'scalar' ? 'f32' : 'vec4<f32>')
     .storage('b', 'read', p.modeB === 'scalar' ? 'f32' : 'vec4<f32>');
+  const nType = p.modeA === 'vecK' ? 'vec4<f32>' : 'f32';
+  if (desc.norm?.weight) binds.storage('norm_weight', 'read', nType);
+  if (desc.norm?.bias) binds.storage('norm_bias', 'read', nType);
   if (desc.bias) binds.storage('bias', 'read', cType);
   if (desc.scale) binds.storage('scale', 'read', cType);
   if (residual === 'buffer') binds.storage('residual', 'read', cType);
@@ -92,6 +96,7 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
   w.line(`const WX = ${u32(p.wx)}; // invocations per workgroup along N`);
   w.line(`const WY = ${u32(p.wy)}; // invocations per workgroup along M`);
   if (im) renderIm2colConstants(w, im);
+  renderNormDecls(w, p);
   w.line();
   w.block(entrySignature([p.wx, p.wy, 1]), () => {
     w.line('let M = u.M;');
@@ -103,6 +108,7 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
     w.line(`let bBatch = ${p.sharedB ? '0u' : 'wid.z * K * N'};`);
     w.line('let cBatch = wid.z * M * N;');
     renderOperandBases(w, p);
+    if (desc.norm) renderNormStats(w, p);
     for (let i = 0; i < p.tm; i++) {
       for (let j0 = 0; j0 < p.tn; j0 += 4) w.line(accDecl(i, j0, Math.min(j0 + 4, p.tn)));
     }

@@ -3,8 +3,8 @@
 // copy_v2: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [1, 1, 768]
-// src offset 0 strides [768, 768, 1]; dst offset 0 strides [152064, 768, 1]
+// strided copy over [768]
+// src offset 0 strides [1]; dst offset 768 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -15,7 +15,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= 768u) { return; }
   var rest = i;
   var s = 0u;
-  var d = 0u;
+  var d = 768u;
   { let c = rest % 768u; rest = rest / 768u;
     s = s + c * 1u; d = d + c * 1u; }
   dst[d] = src[s];

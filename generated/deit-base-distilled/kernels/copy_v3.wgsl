@@ -3,8 +3,8 @@
 // copy_v3: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [1, 1, 768]
-// src offset 0 strides [768, 768, 1]; dst offset 768 strides [152064, 768, 1]
+// strided copy over [150528]
+// src offset 0 strides [1]; dst offset 1536 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -12,11 +12,11 @@
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= 768u) { return; }
+  if (i >= 150528u) { return; }
   var rest = i;
   var s = 0u;
-  var d = 768u;
-  { let c = rest % 768u; rest = rest / 768u;
+  var d = 1536u;
+  { let c = rest % 150528u; rest = rest / 150528u;
     s = s + c * 1u; d = d + c * 1u; }
   dst[d] = src[s];
 }

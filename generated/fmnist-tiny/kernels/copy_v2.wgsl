@@ -3,8 +3,8 @@
 // copy_v2: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [1, 1, 64]
-// src offset 0 strides [64, 64, 1]; dst offset 0 strides [3200, 64, 1]
+// strided copy over [3136]
+// src offset 0 strides [1]; dst offset 64 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -12,11 +12,11 @@
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= 64u) { return; }
+  if (i >= 3136u) { return; }
   var rest = i;
   var s = 0u;
-  var d = 0u;
-  { let c = rest % 64u; rest = rest / 64u;
+  var d = 64u;
+  { let c = rest % 3136u; rest = rest / 3136u;
     s = s + c * 1u; d = d + c * 1u; }
   dst[d] = src[s];
 }

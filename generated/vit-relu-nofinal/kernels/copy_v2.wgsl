@@ -3,8 +3,8 @@
 // copy_v2: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [1, 1, 192]
-// src offset 0 strides [192, 192, 1]; dst offset 0 strides [12480, 192, 1]
+// strided copy over [12288]
+// src offset 0 strides [1]; dst offset 192 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -12,11 +12,11 @@
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= 192u) { return; }
+  if (i >= 12288u) { return; }
   var rest = i;
   var s = 0u;
-  var d = 0u;
-  { let c = rest % 192u; rest = rest / 192u;
+  var d = 192u;
+  { let c = rest % 12288u; rest = rest / 12288u;
     s = s + c * 1u; d = d + c * 1u; }
   dst[d] = src[s];
 }

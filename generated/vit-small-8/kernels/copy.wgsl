@@ -3,8 +3,8 @@
 // copy: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [1, 1, 384]
-// src offset 0 strides [0, 0, 1]; dst offset 0 strides [384, 384, 1]
+// strided copy over [384]
+// src offset 0 strides [1]; dst offset 0 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;

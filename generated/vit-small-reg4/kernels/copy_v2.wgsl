@@ -3,8 +3,8 @@
 // copy_v2: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [1, 4, 384]
-// src offset 0 strides [0, 384, 1]; dst offset 0 strides [1536, 384, 1]
+// strided copy over [1536]
+// src offset 0 strides [1]; dst offset 384 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -15,10 +15,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= 1536u) { return; }
   var rest = i;
   var s = 0u;
-  var d = 0u;
-  { let c = rest % 384u; rest = rest / 384u;
+  var d = 384u;
+  { let c = rest % 1536u; rest = rest / 1536u;
     s = s + c * 1u; d = d + c * 1u; }
-  { let c = rest % 4u; rest = rest / 4u;
-    s = s + c * 384u; d = d + c * 384u; }
   dst[d] = src[s];
 }

@@ -1,0 +1,159 @@
+// Attention fusion: the lowering writes attention as explicit ops (compiler/lower/block.ts)
+//
+//   q, k, v [B, H, N, hd] → scale(q) → s = q·kᵀ → p = softmax(s) → o = p·v → transpose(0,2,1,3) → reshape [B, N, D]
+//
+// and this pass recognises the chain from the scale to the merged output, so that it becomes ONE
+// attention kernel. Where q, k, v are views of the fused qkv projection (reshape → transpose →
+// slice, nothing else reading them) the kernel reads that buffer directly (layout 'qkv', decided
+// in fuse.ts once the views are known). The probabilities are written only when something else
+// reads them (an `attn.i` output, or the backward pass), by a second sweep over the keys.
+import { type Graph, type Node, shapeEquals } from '../ir/graph.js';
+import { type View, isContiguous } from './views.js';
+
+export interface AttentionFusion {
+  /** 'flash': online softmax (a second sweep writes probabilities); 'exact': the two-pass kernel. */
+  kernel: 'flash' | 'exact';
+  /** Operand nodes [B, H, N, hd]; q is before the folded scale (if any). */
+  q: number;
+  k: number;
+  v: number;
+  /** Multiplies q inside the kernel (the folded scale node's factor, or 1). */
+  scale: number;
+  /** The softmax node, when its value is written (probabilities [B, H, N, N]). */
+  probs?: number;
+  /** Where q, k, v are read from; set by fuse.ts from the views. */
+  layout: 'qkv' | 'heads';
+  /** With layout 'qkv': the node whose buffer holds [B, N, 3, H, hd]. */
+  qkvBase?: number;
+  heads: number;
+  headDim: number;
+  batch: number;
+  tokens: number;
+  /** Nodes computed inside the kernel (no buffer), including the folded scale. */
+  internal: number[];
+}
+
+export interface AttentionMatch {
+  groups: Map<number, AttentionFusion>;
+  reasons: string[];
+}
+
+/** Recognises every attention chain; keys are the merged-output reshape nodes. */
+export function matchAttention(
+  g: Graph,
+  readers: readonly number[][],
+  outputs: ReadonlySet<number>,
+  kernel: 'flash' | 'exact',
+  tag: (n: Node) => string,
+): AttentionMatch {
+  const groups = new Map<number, AttentionFusion>();
+  const reasons: string[] = [];
+  const sole = (id: number): Node | undefined =>
+    !outputs.has(id) && readers[id].length === 1 ? g.nodes[readers[id][0]] : undefined;
+  for (const pv of g.nodes) {
+    if (pv.op !== 'matmul' || pv.attrs.transA || pv.attrs.transB || pv.shape.length !== 4) continue;
+    const pIn = g.nodes[pv.inputs[0]];
+    if (pIn.op === 'dropout' && g.nodes[pIn.inputs[0]].op === 'softmax') {
+      reasons.push(
+        `${tag(pv)}: attention not fused: attention dropout ${tag(pIn)} sits between softmax and P·V ` +
+          '(the kernels have no RNG); scores, softmax, dropout and P·V stay separate kernels',
+      );
+      continue;
+    }
+    if (pIn.op !== 'softmax' || pIn.attrs.axis !== 3) continue;
+    const p = pIn;
+    const s = g.nodes[p.inputs[0]];
+    if (s.op !== 'matmul' || s.attrs.transA || !s.attrs.transB) continue;
+    const [B, H, N, hd] = pv.shape;
+    const why = (text: string) => reasons.push(`${tag(pv)}: attention not fused: ${text}`);
+    const tr = sole(pv.id);
+    if (!tr || tr.op !== 'transpose' || tr.attrs.perm.join() !== '0,2,1,3') {
+      why('P·V is not only read by the head merge transpose(0, 2, 1, 3)');
+      continue;
+    }
+    const out = sole(tr.id);
+    if (!out || out.op !== 'reshape' || !shapeEquals(out.shape, [B, N, H * hd])) {
+      why('the head merge is not reshaped to [B, N, H·hd]');
+      continue;
+    }
+    if (outputs.has(s.id) || readers[s.id].length !== 1) {
+      why(`the scores ${tag(s)} have other readers`);
+      continue;
+    }
+    // Probabilities leave the kernel when anything but P·V reads them, and only after it.
+    const pOthers = readers[p.id].filter((r) => r !== pv.id);
+    const probs = pOthers.length > 0 || outputs.has(p.id);
+    if (pOthers.some((r) => r < out.id)) {
+      why(`the probabilities ${tag(p)} are read before the attention output is complete`);
+      continue;
+    }
+    let q = g.nodes[s.inputs[0]];
+    let scale = 1;
+    const internal = [s.id, pv.id, tr.id];
+    if (!probs) internal.push(p.id);
+    const chain = [s.id, p.id, pv.id, tr.id, out.id];
+    if (q.op === 'scale' && sole(q.id) === s) {
+      scale = q.attrs.factor;
+      internal.push(q.id);
+      chain.unshift(q.id);
+      q = g.nodes[q.inputs[0]];
+    }
+    const k = g.nodes[s.inputs[1]];
+    const v = g.nodes[pv.inputs[1]];
+    const want = [B, H, N, hd];
+    if (![q, k, v].every((x) => shapeEquals(x.shape, want))) {
+      why('q, k, v are not all [B, H, N, hd] (broadcast batch dims)');
+      continue;
+    }
+    const chosen = kernel;
+    groups.set(out.id, {
+      kernel: chosen,
+      q: q.id,
+      k: k.id,
+      v: v.id,
+      scale,
+      ...(probs ? { probs: p.id } : {}),
+      layout: 'heads',
+      heads: H,
+      headDim: hd,
+      batch: B,
+      tokens: N,
+      internal,
+    });
+    const readersOfP = pOthers.length ? pOthers.map((r) => `%${r}`).join(', ') : 'graph output';
+    reasons.push(
+      `${tag(out)}: attention fused into one ${chosen} kernel (${chain.map((i) => `%${i}`).join(' → ')})` +
+        (probs
+          ? `; probabilities written: read by ${outputs.has(p.id) && !pOthers.length ? 'a graph output' : readersOfP}`
+          : '; no N×N matrix in memory'),
+    );
+  }
+  return { groups, reasons };
+}
+
+/**
+ * The fused qkv layout: q, k, v are the three slices of one [B, N, 3, H, hd] buffer, i.e. views
+ * with strides (N·3D, hd, 3D, 1) over [B, H, N, hd] at offsets 0, D, 2D.
+ */
+export function qkvLayout(
+  a: AttentionFusion,
+  views: ReadonlyMap<number, View>,
+): number | undefined {
+  const vs = [a.q, a.k, a.v].map((id) => views.get(id));
+  if (vs.some((v) => v === undefined)) return undefined;
+  const [q, k, v] = vs as View[];
+  if (q.base !== k.base || q.base !== v.base) return undefined;
+  const D = a.heads * a.headDim;
+  const strides = [a.tokens * 3 * D, a.headDim, 3 * D, 1];
+  const ok = (x: View, offset: number) =>
+    x.offset === offset && x.shape.every((s, i) => s === 1 || x.strides[i] === strides[i]);
+  return ok(q, 0) && ok(k, D) && ok(v, 2 * D) ? q.base : undefined;
+}
+
+/** Operands the 'heads' layout needs in contiguous memory (views that are not). */
+export function headsCopies(a: AttentionFusion, views: ReadonlyMap<number, View>): number[] {
+  return [a.q, a.k, a.v].filter((id) => {
+    const v = views.get(id);
+    return v !== undefined && !isContiguous(v);
+  });
+}
