@@ -12,8 +12,8 @@ for (const [k, v] of (process.env.X_FLAGS ?? '')
   .map((s) => s.split('=')))
   tf.env().set(k, v === 'true' ? true : v === 'false' ? false : Number(v));
 const per = spec.image.channels * spec.image.height * spec.image.width;
-const img = new Float32Array(per).map((_, i) => Math.sin(i));
-const peer = await createTfjsPeer(dev, spec, initParams(spec), 1);
+const B = Number(process.env.X_B ?? 1); const img = new Float32Array(per * B).map((_, i) => Math.sin(i));
+const peer = await createTfjsPeer(dev, spec, initParams(spec), B);
 for (let r = 0; r < 3; r++) {
   const t = performance.now();
   await peer.forward(img);
