@@ -24,7 +24,7 @@ export interface LoadModelOptions {
   batch?: number;
   /** Which model of the spec file (default: the last one). */
   model?: string;
-  /** Also produce attention probabilities (a separately compiled plan). */
+  /** Compile the attention variant up front (otherwise it is compiled on the first forward(x, { attention: true })). */
   attention?: boolean;
   device?: VitcDevice;
   /** Where warnings go (default stderr). */
@@ -34,7 +34,7 @@ export interface LoadModelOptions {
 export interface ForwardResult {
   /** [n, classes] (or [n, width] when the head has 0 classes). */
   logits: Float32Array;
-  /** attn.{i}: [n, heads, tokens, tokens], only when loaded with { attention: true }. */
+  /** attn.{i}: [n, heads, tokens, tokens], when asked for with { attention: true }. */
   attention?: Float32Array[];
 }
 
@@ -45,6 +45,8 @@ export interface Model {
   weightsSource: string;
   /** images: [n, C, H, W] preprocessed; returns the model output for each image. */
   forward(images: Float32Array): Promise<Float32Array>;
+  /** The same, plus every block's attention probabilities (a separately compiled plan). */
+  forward(images: Float32Array, opts: { attention: true }): Promise<ForwardResult>;
   forwardWithAttention(images: Float32Array): Promise<ForwardResult>;
   destroy(): void;
 }
@@ -71,7 +73,6 @@ function loadGenerated(dir: string): { spec: Spec; plan: Plan } {
 export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Model> {
   const warn = opts.warn ?? ((l: string) => void process.stderr.write(l + '\n'));
   const isDir = existsSync(source) && statSync(source).isDirectory();
-  if (isDir && opts.attention) throw new Error(`${source}: attention maps need the spec file (a separately compiled plan)`);
   const { spec, plan } = isDir ? loadGenerated(source) : compile(source, opts);
   let params: Map<string, Float32Array>;
   let weightsSource: string;
@@ -85,24 +86,55 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
     weightsSource = `init(seed ${spec.init.seed})`;
   }
   const dev = opts.device ?? (await sharedDevice());
-  const ex = await PlanExecutor.create(dev, plan);
-  ex.setParams(params);
+  const executors: PlanExecutor[] = [];
+  const runnerFor = async (p: Plan): Promise<Runner> => {
+    const ex = await PlanExecutor.create(dev, p);
+    executors.push(ex);
+    ex.setParams(params);
+    return makeRunner(p, ex);
+  };
+  const main = await runnerFor(plan);
+  // Attention maps come from a separately compiled plan that also outputs every block's softmax
+  // probabilities, built on first request: the normal forward keeps its fused kernels and pays
+  // nothing. A model loaded with { attention: true } compiled that plan up front.
+  let attn: Promise<Runner> | undefined = opts.attention ? Promise.resolve(main) : undefined;
+  const attentionRunner = () =>
+    (attn ??= runnerFor(compileSpec(spec, { batch: plan.batch, specFile: plan.specFile, attention: true, dump: [] }).plan));
+
+  async function forward(images: Float32Array): Promise<Float32Array>;
+  async function forward(images: Float32Array, o: { attention: true }): Promise<ForwardResult>;
+  async function forward(images: Float32Array, o?: { attention?: boolean }): Promise<Float32Array | ForwardResult> {
+    if (o?.attention) return (await attentionRunner())(images, true);
+    return (await main(images, false)).logits;
+  }
+
+  return {
+    spec,
+    plan,
+    weightsSource,
+    forward,
+    forwardWithAttention: (images) => forward(images, { attention: true }),
+    destroy: () => executors.forEach((e) => e.destroy()),
+  };
+}
+
+type Runner = (images: Float32Array, withAttn: boolean) => Promise<ForwardResult>;
+
+/** Runs images through a fixed-batch plan in chunks, padding the last one with zeros. */
+function makeRunner(plan: Plan, ex: PlanExecutor): Runner {
   const image = plan.inputs.find((i) => i.name === 'image')!;
   const per = image.shape.slice(1).reduce((a, b) => a * b, 1);
   const outName = plan.outputs[0].name;
   const attnNames = plan.outputs.filter((o) => o.name.startsWith('attn.')).map((o) => o.name);
-
-  async function runChunks(images: Float32Array, withAttn: boolean): Promise<ForwardResult> {
+  return async (images, withAttn) => {
     if (images.length % per !== 0)
       throw new Error(`input has ${images.length} values, not a multiple of one image [${image.shape.slice(1)}] (${per})`);
     const n = images.length / per;
     const outWidth = plan.outputs[0].shape[1];
     const logits = new Float32Array(n * outWidth);
-    const attention: Float32Array[] = withAttn ? attnNames.map(() => new Float32Array(0)) : [];
     const attnParts: Float32Array[][] = attnNames.map(() => []);
     for (let s = 0; s < n; s += plan.batch) {
       const m = Math.min(plan.batch, n - s);
-      // The plan runs a fixed batch; a short last chunk is padded with zeros and trimmed after.
       const chunk = new Float32Array(plan.batch * per);
       chunk.set(images.subarray(s * per, (s + m) * per));
       const out = await ex.run({ image: chunk }, withAttn ? [outName, ...attnNames] : [outName]);
@@ -110,32 +142,19 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
       if (withAttn)
         attnNames.forEach((a, i) => {
           const t = out[a];
-          attnParts[i].push(t.subarray(0, (t.length / plan.batch) * m));
+          attnParts[i].push(t.slice(0, (t.length / plan.batch) * m));
         });
     }
-    if (withAttn)
-      attnParts.forEach((parts, i) => {
-        const total = parts.reduce((x, p) => x + p.length, 0);
-        const all = new Float32Array(total);
-        let at = 0;
-        for (const p of parts) {
-          all.set(p, at);
-          at += p.length;
-        }
-        attention[i] = all;
-      });
-    return withAttn ? { logits, attention } : { logits };
-  }
-
-  return {
-    spec,
-    plan,
-    weightsSource,
-    forward: async (images) => (await runChunks(images, false)).logits,
-    forwardWithAttention: async (images) => {
-      if (!attnNames.length) throw new Error('model was loaded without { attention: true }');
-      return runChunks(images, true);
-    },
-    destroy: () => ex.destroy(),
+    if (!withAttn) return { logits };
+    const attention = attnParts.map((parts) => {
+      const all = new Float32Array(parts.reduce((x, p) => x + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      return all;
+    });
+    return { logits, attention };
   };
 }
