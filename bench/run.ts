@@ -18,6 +18,8 @@ import {
 import { type Peer, type PeerName, relL2 } from './peers/peer.js';
 import { type PlanFacts, vitcForward, vitcTrain } from './vitc.js';
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 /** Logits of the peer must agree with vitc's to this relative L2 before timing. */
 export const PEER_TOLERANCE = 1e-4;
 
@@ -41,6 +43,7 @@ export interface PhaseResult {
   /** vitc's plan facts for this phase. */
   plan: PlanFacts;
   vitc: Series;
+  /** rel_l2: the correctness check before timing (forward: logits; train: first-step loss). */
   peer: (Series & { rel_l2?: number }) | null;
   /** vitc images/s ÷ peer images/s; null without a peer. */
   ratio: number | null;
@@ -115,36 +118,34 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     `bench: ${spec.name} batch ${batch} on ${info.description} (${info.backend}); peer ${o.peer}`,
   );
 
-  const vitc = await vitcForward(o.device, spec, params, batch);
   let peer: Peer | null = null;
   let forward: PhaseResult;
   let trainPhase: BenchResult['train'];
   try {
-    log(
-      `bench: vitc plan: ${vitc.facts.dispatches} dispatches, ${(vitc.facts.buffer_bytes / 2 ** 20).toFixed(1)} MiB of buffers`,
-    );
-    const want = await vitc.run(images);
-    let err: number | null = null;
-    if (o.peer !== 'none') {
-      peer = await createPeer(o.peer, o, params);
-      err = checkAgreement(o.peer, await peer.forward(images), want);
-      log(
-        `bench: ${o.peer} logits vs vitc: relative L2 ${err.toExponential(2)} (< ${PEER_TOLERANCE})`,
+    const vitc = await vitcForward(o.device, spec, params, batch);
+    try {
+      const f = vitc.facts;
+      log(`bench: vitc plan: ${f.dispatches} dispatches, ${mib(f.buffer_bytes)} of buffers`);
+      const want = await vitc.run(images);
+      let err: number | null = null;
+      if (o.peer !== 'none') {
+        peer = await createPeer(o.peer, o, params);
+        err = checkAgreement(o.peer, await peer.forward(images), want);
+        log(
+          `bench: ${o.peer} logits vs vitc: relative L2 ${err.toExponential(2)} (< ${PEER_TOLERANCE})`,
+        );
+      }
+      const p = peer;
+      const fns = p ? [() => vitc.run(images), () => p.forward(images)] : [() => vitc.run(images)];
+      const t = await interleaved(fns, o.warmup, o.runs, (r, ms) =>
+        log(
+          `bench: forward run ${r + 1}/${o.runs}: vitc ${ms[0].toFixed(0)} ms${p ? `, ${p.name} ${ms[1].toFixed(0)} ms` : ''}`,
+        ),
       );
+      forward = phase(vitc.facts, t, batch, err);
+    } finally {
+      vitc.destroy(); // before the training plan allocates its own buffers
     }
-    const p = peer;
-    const fns = p ? [() => vitc.run(images), () => p.forward(images)] : [() => vitc.run(images)];
-    const t = await interleaved(fns, o.warmup, o.runs, (r, ms) =>
-      log(
-        `bench: forward run ${r + 1}/${o.runs}: vitc ${ms[0].toFixed(0)} ms${p ? `, ${p.name} ${ms[1].toFixed(0)} ms` : ''}`,
-      ),
-    );
-    forward = phase(vitc.facts, t, batch, err);
-  } finally {
-    vitc.destroy();
-  }
-
-  try {
     if (o.train) trainPhase = await runTrain(o, params, images, peer, log);
   } finally {
     await peer?.destroy();
@@ -203,16 +204,15 @@ async function runTrain(
   }
   try {
     const labels = benchLabels(o.batch, o.spec.head.classes);
-    log(
-      `bench: vitc training plan: ${trainer.facts.dispatches} dispatches, ${(trainer.facts.buffer_bytes / 2 ** 20).toFixed(1)} MiB of buffers`,
-    );
+    const f = trainer.facts;
+    log(`bench: vitc training plan: ${f.dispatches} dispatches, ${mib(f.buffer_bytes)} of buffers`);
     const step = peer?.trainStep?.bind(peer);
     if (peer && !step) log(`bench: ${peer.name} has no training step; timing vitc alone`);
     let err: number | null = null;
     const d = o.spec.dropout;
     if (step && Math.max(d.embed, d.attn, d.proj, d.head, d.path) === 0) {
-      // Same params, batch and loss: the first step's losses must agree (the peer's own updates
-      // change its params afterwards; vitc's plan leaves them in place, see vitcTrain).
+      // Same params, batch and loss: the first step's losses must agree (from then on each side
+      // trains on from its own updated parameters).
       const want = Float32Array.of(await trainer.step(images, labels));
       err = checkAgreement(
         peer!.name,

@@ -1,14 +1,11 @@
 // vitc's side of a benchmark: the compiled forward plan (and the training-step plan) on a
 // PlanExecutor, with the plan's own facts (dispatches, buffer bytes) for the report.
-import { buildTrainGraph } from '../compiler/autodiff/train-graph.js';
-import { optimizerScalars, optimizerStates } from '../compiler/autodiff/optim.js';
 import type { Plan } from '../compiler/codegen/plan.js';
-import { selectKernels } from '../compiler/codegen/select.js';
 import { compileSpec } from '../compiler/pipeline.js';
-import { modelParams } from '../compiler/spec/params.js';
 import type { Spec } from '../compiler/spec/types.js';
 import type { VitcDevice } from '../runtime/device.js';
 import { PlanExecutor } from '../runtime/executor.js';
+import { Trainer } from '../runtime/train/trainer.js';
 
 /** Facts of a plan that explain its speed: dispatches per run and GPU memory it allocates. */
 export interface PlanFacts {
@@ -72,11 +69,10 @@ export interface VitcTrainer {
 }
 
 /**
- * The training-step plan (forward in train mode, loss, backward, clipping, optimizer update: one
- * graph, one command encoder). Parameters and optimizer states are uploaded once; each step
- * writes the batch and reads the loss. The step's new parameters and states land in the plan's
- * output buffers; swapping them into place for the next step is the training runtime's job and
- * is not timed here (it changes no number of FLOPs, only a copy of 3× the parameter bytes).
+ * A training step as `vitc train` runs it (runtime/train/trainer.ts): the training plan (forward
+ * in train mode, loss, backward, clipping, AdamW: one graph) and the copies of the new
+ * parameters and optimizer states over the ones the next step reads, all in one command encoder.
+ * Each timed step writes the batch and the step's scalars, submits, and waits for its loss.
  */
 export async function vitcTrain(
   dev: VitcDevice,
@@ -85,34 +81,18 @@ export async function vitcTrain(
   batch: number,
 ): Promise<VitcTrainer> {
   const t0 = performance.now();
-  const graph = buildTrainGraph(spec, { batch });
-  const plan = selectKernels(graph, {
-    spec: spec.name,
-    specFile: `${spec.name}.vit`,
-    batch,
-    mode: 'train',
-  });
+  const trainer = await Trainer.create(dev, spec, { batch, window: 1 });
   const compileMs = performance.now() - t0;
-  const ex = await PlanExecutor.create(dev, plan);
-  ex.setParams(new Map(params));
-  const opt = spec.train.optimizer;
-  const once: Record<string, Float32Array | Int32Array> = {};
-  for (const [name, v] of optimizerScalars(opt, 1, opt.lr)) once[name] = Float32Array.from(v);
-  for (const state of optimizerStates(opt))
-    for (const p of modelParams(spec))
-      once[`${state}.${p.name}`] = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
-  if (plan.inputs.some((i) => i.name === 'rng_seed')) once.rng_seed = Int32Array.of(1);
-  const known = new Set(plan.inputs.map((i) => i.name));
-  for (const k of Object.keys(once)) if (!known.has(k)) delete once[k];
-  let first = true;
+  trainer.setState(params);
+  let t = 0;
   return {
-    plan,
-    facts: planFacts(plan, compileMs),
+    plan: trainer.exec.plan,
+    facts: planFacts(trainer.exec.plan, compileMs),
     async step(images, labels) {
-      const feeds = first ? { ...once, image: images, labels } : { image: images, labels };
-      first = false;
-      return (await ex.run(feeds, ['loss'])).loss[0];
+      trainer.step(images, labels, t++, spec.train.optimizer.lr);
+      const [r] = await trainer.flush();
+      return r.loss;
     },
-    destroy: () => ex.destroy(),
+    destroy: () => trainer.destroy(),
   };
 }

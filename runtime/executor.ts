@@ -167,6 +167,29 @@ export class PlanExecutor {
     pass.end();
   }
 
+  /**
+   * Per-dispatch wall time: each step in its own submit, awaited (bench/profile.ts). Slow, and
+   * it loses the overlap of a real run; it says where the time goes, not what a run takes.
+   */
+  async profileSteps(): Promise<number[]> {
+    const { device } = this.dev;
+    const ms: number[] = [];
+    for (let i = 0; i < this.plan.steps.length; i++) {
+      const s = this.plan.steps[i];
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(this.pipelines[s.kernel]);
+      pass.setBindGroup(0, this.bindGroups[i]);
+      pass.dispatchWorkgroups(s.dispatch[0], s.dispatch[1], s.dispatch[2]);
+      pass.end();
+      const t0 = performance.now();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      ms.push(performance.now() - t0);
+    }
+    return ms;
+  }
+
   private async read(
     tensors: PlanTensor[],
     encoder?: GPUCommandEncoder,

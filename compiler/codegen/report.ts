@@ -65,13 +65,20 @@ function memoryLine(m: MemoryReport): string {
   return `${bytes(m.total)} peak (${parts.join(', ')})`;
 }
 
+/** "5 per block", "5 per block (6 in block 0)", or every count when they differ more. */
+function perBlockText(blocks: readonly number[]): string {
+  if (!blocks.length) return 'no blocks';
+  const rest = blocks.slice(1);
+  if (rest.every((b) => b === blocks[0])) return `${blocks[0]} per block`;
+  if (rest.every((b) => b === rest[0])) return `${rest[0]} per block (${blocks[0]} in block 0)`;
+  return `${blocks.join('/')} per block`;
+}
+
 /** The plan section of `vitc explain`. */
 export function planText(f: PlanFacts): string {
-  const blocks = f.forward.perBlock;
-  const uniform = blocks.every((b) => b === blocks[0]);
   const lines = [
     `Compiled plan (batch ${f.batch}, f32; buffers shared where lifetimes do not overlap)`,
-    `  forward     ${f.forward.dispatches} dispatches (${blocks.length ? `${uniform ? blocks[0] : blocks.join('/')} per block` : 'no blocks'}), ${f.forward.kernels} kernels`,
+    `  forward     ${f.forward.dispatches} dispatches, ${perBlockText(f.forward.perBlock)}, ${f.forward.kernels} kernels`,
     `              ${memoryLine(f.forward.memory)}`,
   ];
   if (f.train) {

@@ -55,7 +55,10 @@ export function copyView(
   pb.step(k, 'strided copy (layout op)', label, { src, dst });
 }
 
-/** A matmul with whatever fuse.ts folded into it (im2col or norm prologue, epilogue chain). */
+/**
+ * A matmul with whatever fuse.ts folded into it (im2col or norm prologue, epilogue chain, row-norm
+ * epilogue). Returns its output, and the normalised rows when a row norm was folded in.
+ */
 export function emitMatmul(
   pb: PlanBuilder,
   g: Graph,
@@ -63,7 +66,7 @@ export function emitMatmul(
   n: Extract<Node, { op: 'matmul' }>,
   h: Homes,
   opts: EmitOptions,
-): Loc {
+): { out: Loc; normed?: Loc } {
   const normNode = f.norm !== undefined ? g.nodes[f.norm] : undefined;
   // With a norm behind views (normVia), A is the view chain over the norm's input.
   const a = normNode && !f.normVia ? g.nodes[normNode.inputs[0]] : g.nodes[n.inputs[0]];
@@ -99,7 +102,19 @@ export function emitMatmul(
   // Wide register blocks only where the matrix fills several workgroups: on SwiftShader an 8×8
   // block compiles ~3× slower, which dominates small (test-sized) models.
   const big = sizes.M >= 64 && N >= 64;
-  const tiling = big ? (normNode ? opts.normTiling : opts.tiling) : undefined;
+  const rowNode = f.rowNorm !== undefined ? g.nodes[f.rowNorm] : undefined;
+  // A row norm needs whole rows per workgroup: 8 columns per invocation across the row.
+  const rowTiling = (): MatmulTiling => {
+    const wx = Math.ceil(N / 8);
+    return { rows: 8, cols: 8, workgroup: [wx, Math.max(1, Math.min(2, Math.floor(256 / wx)))] };
+  };
+  const tiling = rowNode
+    ? rowTiling()
+    : big
+      ? normNode
+        ? opts.normTiling
+        : opts.tiling
+      : undefined;
   const kernel = renderMatmul({
     transA,
     transB,
@@ -110,6 +125,17 @@ export function emitMatmul(
     scale: f.scale !== undefined,
     residual: f.residual !== undefined ? 'buffer' : 'none',
     ...(rows ? { aView: { offset: rows.offset, rowStride: rows.rowStride } } : {}),
+    ...(rowNode && (rowNode.op === 'layernorm' || rowNode.op === 'rmsnorm')
+      ? {
+          rowNorm: {
+            kind: rowNode.op,
+            eps: rowNode.attrs.eps,
+            weight: rowNode.attrs.weight,
+            bias: rowNode.op === 'layernorm' ? rowNode.attrs.bias : false,
+            width: N,
+          },
+        }
+      : {}),
     ...(normNode && (normNode.op === 'layernorm' || normNode.op === 'rmsnorm')
       ? {
           norm: {
@@ -148,11 +174,16 @@ export function emitMatmul(
   if (f.bias !== undefined) bind.bias = h.loc(f.bias);
   if (f.scale !== undefined) bind.scale = h.loc(f.scale);
   if (f.residual !== undefined) bind.residual = h.loc(f.residual);
-  const names = [...(normNode ? [normNode] : []), n, ...f.chain.map((i) => g.nodes[i])]
-    .map(h.label)
-    .join(' + ');
+  let normed: Loc | undefined;
+  if (rowNode?.op === 'layernorm' || rowNode?.op === 'rmsnorm') {
+    if (rowNode.attrs.weight) bind.ln_weight = h.loc(rowNode.inputs[1]);
+    if (rowNode.op === 'layernorm' && rowNode.attrs.bias) bind.ln_bias = h.loc(rowNode.inputs[2]);
+    bind.normed = normed = h.scratch(rowNode);
+  }
+  const chain = [...(normNode ? [normNode] : []), n, ...f.chain.map((i) => g.nodes[i])];
+  const names = [...chain, ...(rowNode ? [rowNode] : [])].map(h.label).join(' + ');
   pb.step(kernel, 'matmul with fused prologue/epilogue', names, bind, sizes);
-  return out;
+  return { out, normed };
 }
 
 /** One attention kernel for the fused chain; returns the merged output and the probabilities. */

@@ -34,9 +34,10 @@ export interface SelectOptions {
 }
 
 /**
- * Schedules measured on SwiftShader, the CI adapter (docs/KERNELS.md, "Fusion"): flash attention
- * reading K/V directly two keys at a time (no barriers, fewest live registers), norm statistics
- * per workgroup, and 8×8 register blocks for every matmul (1.6–1.8× the 4×4 default there).
+ * Schedules measured on SwiftShader, the CI adapter (docs/KERNELS.md, "Kernels for fusion"):
+ * flash attention reading K/V directly two keys at a time (no barriers, fewest live registers),
+ * norm statistics per workgroup, and 8×8 register blocks for matmuls of at least 64 rows and
+ * columns (1.6–1.9× the renderer's 4×4 default there; smaller ones keep 4×4, faster to compile).
  */
 export const DEFAULT_EMIT: EmitOptions = {
   flash: { tileK: 2, kv: 'direct' },
@@ -138,10 +139,9 @@ export function selectWithFusion(
     } else if (n.op === 'matmul') {
       const f = fusion.matmuls.get(n.id)!;
       // The fused chain's last node is what later nodes read; the intermediates never exist.
-      locs.set(
-        f.chain.length ? f.chain[f.chain.length - 1] : n.id,
-        emitMatmul(pb, g, f, n, homes, emitOpts),
-      );
+      const r = emitMatmul(pb, g, f, n, homes, emitOpts);
+      locs.set(f.chain.length ? f.chain[f.chain.length - 1] : n.id, r.out);
+      if (f.rowNorm !== undefined) locs.set(f.rowNorm, r.normed!);
     } else if (n.op === 'concat') {
       const out = scratch(n);
       const ds = stridesOf(n.shape);

@@ -219,7 +219,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head_dist.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (161 buffers, 354216672 bytes). */
+/** Bytes of every GPU buffer the plan allocates (162 buffers, 354824928 bytes). */
 export const bufferBytes: number[] = [
   602112, 2359296, 3072, 3072, 3072, 608256, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072,
   9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072, 9437184,
@@ -233,7 +233,7 @@ export const bufferBytes: number[] = [
   3072, 3072, 3072, 9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072,
   3072, 9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072,
   9437184, 12288, 9437184, 3072, 3072, 3072, 3072000, 4000, 3072000, 4000, 4000, 2433024, 608256,
-  608256, 608256,
+  608256, 608256, 608256,
 ];
 
 /** Kernels (WGSL included), buffers and the 69 ordered dispatches. */

@@ -115,12 +115,12 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [10] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (62 buffers, 636048 bytes). */
+/** Bytes of every GPU buffer the plan allocates (63 buffers, 648848 bytes). */
 export const bufferBytes: number[] = [
   3136, 4096, 256, 256, 12800, 256, 256, 49152, 768, 16384, 256, 256, 256, 32768, 512, 32768, 256,
   256, 256, 49152, 768, 16384, 256, 256, 256, 32768, 512, 32768, 256, 256, 256, 49152, 768, 16384,
   256, 256, 256, 32768, 512, 32768, 256, 256, 256, 49152, 768, 16384, 256, 256, 256, 32768, 512,
-  32768, 256, 256, 256, 2560, 40, 40, 38400, 12800, 12800, 12800,
+  32768, 256, 256, 256, 2560, 40, 40, 38400, 12800, 12800, 12800, 12800,
 ];
 
 /** Kernels (WGSL included), buffers and the 25 ordered dispatches. */

@@ -211,7 +211,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (158 buffers, 354578240 bytes). */
+/** Bytes of every GPU buffer the plan allocates (159 buffers, 354731840 bytes). */
 export const bufferBytes: number[] = [
   602112, 9437184, 3072, 3072, 153600, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072,
   9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072, 9437184,
@@ -225,6 +225,7 @@ export const bufferBytes: number[] = [
   3072, 3072, 3072, 9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072,
   3072, 9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072,
   9437184, 12288, 9437184, 3072, 3072, 3072, 3072000, 4000, 4000, 614400, 153600, 153600, 153600,
+  153600,
 ];
 
 /** Kernels (WGSL included), buffers and the 65 ordered dispatches. */

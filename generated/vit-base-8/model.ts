@@ -211,7 +211,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (158 buffers, 363794240 bytes). */
+/** Bytes of every GPU buffer the plan allocates (159 buffers, 366205760 bytes). */
 export const bufferBytes: number[] = [
   602112, 589824, 3072, 3072, 2411520, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072,
   9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072, 9437184,
@@ -225,8 +225,8 @@ export const bufferBytes: number[] = [
   3072, 3072, 3072, 9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072,
   3072, 9437184, 12288, 9437184, 3072, 3072, 3072, 7077888, 9216, 2359296, 3072, 3072, 3072,
   9437184, 12288, 9437184, 3072, 3072, 3072, 3072000, 4000, 4000, 9646080, 2411520, 2411520,
-  2411520,
+  2411520, 2411520,
 ];
 
-/** Kernels (WGSL included), buffers and the 65 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 66 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

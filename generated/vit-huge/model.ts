@@ -451,7 +451,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (398 buffers, 2538000192 bytes). */
+/** Bytes of every GPU buffer the plan allocates (399 buffers, 2539316032 bytes). */
 export const bufferBytes: number[] = [
   602112, 3010560, 5120, 5120, 1315840, 5120, 5120, 19660800, 15360, 6553600, 5120, 5120, 5120,
   26214400, 20480, 26214400, 5120, 5120, 5120, 19660800, 15360, 6553600, 5120, 5120, 5120, 26214400,
@@ -483,8 +483,8 @@ export const bufferBytes: number[] = [
   26214400, 5120, 5120, 5120, 19660800, 15360, 6553600, 5120, 5120, 5120, 26214400, 20480, 26214400,
   5120, 5120, 5120, 19660800, 15360, 6553600, 5120, 5120, 5120, 26214400, 20480, 26214400, 5120,
   5120, 5120, 19660800, 15360, 6553600, 5120, 5120, 5120, 26214400, 20480, 26214400, 5120, 5120,
-  5120, 5120000, 4000, 4000, 5263360, 1315840, 1315840, 1315840,
+  5120, 5120000, 4000, 4000, 5263360, 1315840, 1315840, 1315840, 1315840,
 ];
 
-/** Kernels (WGSL included), buffers and the 165 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 166 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

@@ -354,7 +354,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (302 buffers, 1224789824 bytes). */
+/** Bytes of every GPU buffer the plan allocates (303 buffers, 1225842496 bytes). */
 export const bufferBytes: number[] = [
   602112, 2408448, 4096, 4096, 1052672, 4096, 4096, 12582912, 12288, 4194304, 4096, 4096, 4096,
   16777216, 16384, 16777216, 4096, 4096, 4096, 12582912, 12288, 4194304, 4096, 4096, 4096, 16777216,
@@ -379,8 +379,8 @@ export const bufferBytes: number[] = [
   12288, 4194304, 4096, 4096, 4096, 16777216, 16384, 16777216, 4096, 4096, 4096, 12582912, 12288,
   4194304, 4096, 4096, 4096, 16777216, 16384, 16777216, 4096, 4096, 4096, 12582912, 12288, 4194304,
   4096, 4096, 4096, 16777216, 16384, 16777216, 4096, 4096, 4096, 4096000, 4000, 4000, 4210688,
-  1052672, 1052672, 1052672,
+  1052672, 1052672, 1052672, 1052672,
 ];
 
-/** Kernels (WGSL included), buffers and the 125 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 126 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

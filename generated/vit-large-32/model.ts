@@ -355,7 +355,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (302 buffers, 1228181312 bytes). */
+/** Bytes of every GPU buffer the plan allocates (303 buffers, 1228386112 bytes). */
 export const bufferBytes: number[] = [
   602112, 12582912, 4096, 4096, 204800, 4096, 4096, 12582912, 12288, 4194304, 4096, 4096, 4096,
   16777216, 16384, 16777216, 4096, 4096, 4096, 12582912, 12288, 4194304, 4096, 4096, 4096, 16777216,
@@ -380,7 +380,7 @@ export const bufferBytes: number[] = [
   12288, 4194304, 4096, 4096, 4096, 16777216, 16384, 16777216, 4096, 4096, 4096, 12582912, 12288,
   4194304, 4096, 4096, 4096, 16777216, 16384, 16777216, 4096, 4096, 4096, 12582912, 12288, 4194304,
   4096, 4096, 4096, 16777216, 16384, 16777216, 4096, 4096, 4096, 4096000, 4000, 4000, 819200,
-  204800, 204800, 204800,
+  204800, 204800, 204800, 204800,
 ];
 
 /** Kernels (WGSL included), buffers and the 125 ordered dispatches. */

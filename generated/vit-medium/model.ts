@@ -239,5 +239,5 @@ export const bufferBytes: number[] = [
   524288, 524288,
 ];
 
-/** Kernels (WGSL included), buffers and the 64 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 87 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

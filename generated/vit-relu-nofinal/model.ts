@@ -141,15 +141,15 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [10] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (84 buffers, 7536464 bytes). */
+/** Bytes of every GPU buffer the plan allocates (85 buffers, 7586384 bytes). */
 export const bufferBytes: number[] = [
   12288, 36864, 768, 768, 49920, 768, 768, 442368, 2304, 147456, 768, 768, 768, 294912, 1536,
   294912, 768, 768, 768, 442368, 2304, 147456, 768, 768, 768, 294912, 1536, 294912, 768, 768, 768,
   442368, 2304, 147456, 768, 768, 768, 294912, 1536, 294912, 768, 768, 768, 442368, 2304, 147456,
   768, 768, 768, 294912, 1536, 294912, 768, 768, 768, 442368, 2304, 147456, 768, 768, 768, 294912,
   1536, 294912, 768, 768, 768, 442368, 2304, 147456, 768, 768, 768, 294912, 1536, 294912, 768, 7680,
-  40, 40, 149760, 49920, 49920, 49920,
+  40, 40, 149760, 49920, 49920, 49920, 49920,
 ];
 
-/** Kernels (WGSL included), buffers and the 35 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 36 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

@@ -211,7 +211,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (158 buffers, 92659520 bytes). */
+/** Bytes of every GPU buffer the plan allocates (159 buffers, 92736320 bytes). */
 export const bufferBytes: number[] = [
   602112, 4718592, 1536, 1536, 76800, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296,
   6144, 2359296, 1536, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296,
@@ -224,7 +224,7 @@ export const bufferBytes: number[] = [
   1536, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536,
   1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536, 1536, 1769472,
   4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536, 1536, 1536000, 4000, 4000,
-  307200, 76800, 76800, 76800,
+  307200, 76800, 76800, 76800, 76800,
 ];
 
 /** Kernels (WGSL included), buffers and the 65 ordered dispatches. */

@@ -212,7 +212,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (159 buffers, 90974528 bytes). */
+/** Bytes of every GPU buffer the plan allocates (160 buffers, 91283264 bytes). */
 export const bufferBytes: number[] = [
   602112, 1179648, 1536, 1536, 6144, 301056, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536,
   2359296, 6144, 2359296, 1536, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144,
@@ -225,8 +225,8 @@ export const bufferBytes: number[] = [
   2359296, 1536, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536,
   1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536, 1536,
   1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536, 1536, 1536000, 4000,
-  4000, 1234944, 308736, 308736, 308736,
+  4000, 1234944, 308736, 308736, 308736, 308736,
 ];
 
-/** Kernels (WGSL included), buffers and the 65 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 66 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

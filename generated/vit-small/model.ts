@@ -211,7 +211,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (158 buffers, 90926912 bytes). */
+/** Bytes of every GPU buffer the plan allocates (159 buffers, 91229504 bytes). */
 export const bufferBytes: number[] = [
   602112, 1179648, 1536, 1536, 302592, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296,
   6144, 2359296, 1536, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296,
@@ -224,8 +224,8 @@ export const bufferBytes: number[] = [
   1536, 1536, 1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536,
   1536, 1769472, 4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536, 1536, 1769472,
   4608, 589824, 1536, 1536, 1536, 2359296, 6144, 2359296, 1536, 1536, 1536, 1536000, 4000, 4000,
-  1210368, 302592, 302592, 302592,
+  1210368, 302592, 302592, 302592, 302592,
 ];
 
-/** Kernels (WGSL included), buffers and the 65 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 66 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

@@ -211,7 +211,7 @@ export const weights: { name: string; shape: number[] }[] = [
   { name: 'head.bias', shape: [1000] },
 ];
 
-/** Bytes of every GPU buffer the plan allocates (158 buffers, 24534848 bytes). */
+/** Bytes of every GPU buffer the plan allocates (159 buffers, 24686144 bytes). */
 export const bufferBytes: number[] = [
   602112, 589824, 768, 768, 151296, 768, 768, 442368, 2304, 147456, 768, 768, 768, 589824, 3072,
   589824, 768, 768, 768, 442368, 2304, 147456, 768, 768, 768, 589824, 3072, 589824, 768, 768, 768,
@@ -223,8 +223,8 @@ export const bufferBytes: number[] = [
   589824, 3072, 589824, 768, 768, 768, 442368, 2304, 147456, 768, 768, 768, 589824, 3072, 589824,
   768, 768, 768, 442368, 2304, 147456, 768, 768, 768, 589824, 3072, 589824, 768, 768, 768, 442368,
   2304, 147456, 768, 768, 768, 589824, 3072, 589824, 768, 768, 768, 768000, 4000, 4000, 605184,
-  151296, 151296, 151296,
+  151296, 151296, 151296, 151296,
 ];
 
-/** Kernels (WGSL included), buffers and the 65 ordered dispatches. */
+/** Kernels (WGSL included), buffers and the 66 ordered dispatches. */
 export const plan = planJson as unknown as Plan;

@@ -286,6 +286,69 @@ describe('matmul prologues on WebGPU vs float64', () => {
   });
 });
 
+describe('matmul row-norm epilogue on WebGPU vs float64', () => {
+  const cases = [
+    {
+      what: 'x + (A·Wᵀ + b), then LayerNorm of it (vec4, ragged M)',
+      kind: 'layernorm',
+      M: 37,
+      N: 24,
+      K: 12,
+      tiling: { rows: 4, cols: 4, workgroup: [6, 2] },
+    },
+    {
+      what: 'LayerNorm, fewer invocations (3×2) than rows per workgroup (16)',
+      kind: 'layernorm',
+      M: 34,
+      N: 24,
+      K: 24,
+      tiling: { rows: 8, cols: 8, workgroup: [3, 2] },
+    },
+    {
+      what: 'RMSNorm, N = 10 scalar, wider tile than the row',
+      kind: 'rmsnorm',
+      M: 9,
+      N: 10,
+      K: 7,
+      tiling: { rows: 2, cols: 4, workgroup: [4, 3] },
+    },
+  ] as const;
+  for (const [n, c] of cases.entries()) {
+    it(c.what, async () => {
+      const { M, N, K } = c;
+      const ln = c.kind === 'layernorm';
+      const a = randomF32(M * K, 800 + n);
+      const b = randomF32(N * K, 810 + n);
+      const bias = randomF32(N, 820 + n);
+      const residual = randomF32(M * N, 830 + n, 1, 3);
+      const lw = randomF32(N, 840 + n, 0.5, 1.5);
+      const lb = randomF32(N, 850 + n);
+      const kernel = renderMatmul({
+        transB: true, bias: true, residual: 'buffer', tiling: { ...c.tiling, workgroup: [...c.tiling.workgroup] },
+        align: { n: N % 4 === 0 ? 4 : 1, k: K % 4 === 0 ? 4 : 1 },
+        rowNorm: { kind: c.kind, eps: 1e-5, weight: true, bias: ln, width: N },
+      }); // prettier-ignore
+      const inputs: Record<string, Float32Array> = { a, b, bias, residual, ln_weight: lw };
+      if (ln) inputs.ln_bias = lb;
+      const out = await runKernel(kernel, { batch: 1, M, N, K }, inputs, {
+        c: M * N,
+        normed: M * N,
+      });
+      const x = matmul64(a, b, { batch: 1, M, N, K, transB: true, bias, residual });
+      expectClose(out.c, x, kernel.name);
+      const ref = new Float64Array(M * N);
+      for (let r = 0; r < M; r++) {
+        const row = x.subarray(r * N, (r + 1) * N);
+        const mean = ln ? row.reduce((s, v) => s + v, 0) / N : 0;
+        const rs = 1 / Math.sqrt(row.reduce((s, v) => s + (v - mean) ** 2, 0) / N + 1e-5);
+        for (let j = 0; j < N; j++)
+          ref[r * N + j] = (row[j] - mean) * rs * lw[j] + (ln ? lb[j] : 0);
+      }
+      expectClose(out.normed, ref, `${kernel.name} normed`);
+    });
+  }
+});
+
 describe('elementwise strided inputs', () => {
   it('reads a transposed slice and a broadcast view in place', async () => {
     // x [2, 3, 4] viewed as transpose(0, 2, 1)[.., 1:3, ..] → [2, 2, 3]; y [3] broadcast.

@@ -45,6 +45,18 @@ export interface MatmulNorm {
   stats?: 'workgroup' | 'invocation';
 }
 
+/**
+ * A row-norm epilogue: also write normed = norm(C) over each row of width `width` (= N, static).
+ * The tiling must give a workgroup whole rows (workgroup[0]·cols ≥ width).
+ */
+export interface MatmulRowNorm {
+  kind: 'layernorm' | 'rmsnorm';
+  eps: number;
+  weight: boolean;
+  bias: boolean;
+  width: number;
+}
+
 /** A read as a strided view: row r (over the whole batch, b·M + m) starts at offset + r·rowStride. */
 export interface MatmulAView {
   offset: number;
@@ -66,6 +78,8 @@ export interface MatmulDesc {
   norm?: MatmulNorm;
   /** A is a row-strided view (e.g. the class token of every image); not with transA or im2col. */
   aView?: MatmulAView;
+  /** Also write norm(C) row by row (bindings ln_weight, ln_bias, normed). */
+  rowNorm?: MatmulRowNorm;
   /** Divisibility the caller guarantees for every dispatch (checked by `dispatch`); enables vec4. */
   align?: { m?: 1 | 4; n?: 1 | 4; k?: 1 | 4 };
   tiling?: MatmulTiling;
@@ -144,6 +158,17 @@ export function plan(desc: MatmulDesc): Plan {
     check(Number.isFinite(desc.norm.eps) && desc.norm.eps >= 0, kind, 'norm eps must be ≥ 0');
     check(desc.norm.kind === 'layernorm' || !desc.norm.bias, kind, 'rmsnorm has no bias');
   }
+  const rn = desc.rowNorm;
+  if (rn) {
+    check(Number.isInteger(rn.width) && rn.width >= 1, kind, 'rowNorm.width must be ≥ 1');
+    check(
+      wx * t.cols >= rn.width,
+      kind,
+      `a row norm over ${rn.width} columns needs workgroup[0]·cols ≥ ${rn.width}`,
+    );
+    check(Number.isFinite(rn.eps) && rn.eps >= 0, kind, 'rowNorm eps must be ≥ 0');
+    check(rn.kind === 'layernorm' || !rn.bias, kind, 'rmsnorm has no bias');
+  }
   const viewAligned = !av || (av.offset % 4 === 0 && av.rowStride % 4 === 0);
   let modeA: FragmentMode = 'scalar';
   if (im) modeA = align.k === 4 && im.patchW % 4 === 0 ? 'vecK' : 'scalar';
@@ -194,6 +219,15 @@ function defaultName(p: Plan): string {
     );
   }
   if (d.bias) parts.push('bias');
+  if (d.rowNorm) {
+    const n = d.rowNorm;
+    const eps = n.eps
+      .toExponential()
+      .replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''));
+    parts.push(
+      `then${n.kind === 'layernorm' ? 'ln' : 'rms'}${n.weight ? 'w' : ''}${n.bias ? 'b' : ''}${n.width}_eps${eps}`,
+    );
+  }
   if (d.activation && d.activation !== 'none') parts.push(d.activation);
   if (d.scale) parts.push('scale');
   if (d.residual === 'buffer') parts.push('res');
@@ -209,7 +243,7 @@ export function describe(p: Plan): string[] {
     `C[b] = ${d.norm ? `${d.norm.kind}(A)` : p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}; A ${
       d.im2col ? 'im2col of image [B, C, H, W]' : p.transA ? '[K, M]' : '[M, K]'
     }${p.sharedA ? ' shared' : ''}${d.aView ? ` (rows at ${d.aView.offset} + r·${d.aView.rowStride})` : ''}, B ${p.transB ? '[N, K]' : '[K, N]'}${p.sharedB ? ' shared' : ''}, C [M, N].`,
-    `Epilogue: ${epilogueText(d)}.`,
+    `Epilogue: ${epilogueText(d)}${d.rowNorm ? `; then normed = ${d.rowNorm.kind}(C) over rows of ${d.rowNorm.width}` : ''}.`,
     `Invocation block ${p.tm}×${p.tn}, workgroup ${p.wx}×${p.wy}; loads A:${p.modeA} B:${p.modeB}, ` +
       `C:${p.vecC ? 'vec4' : 'scalar'}.`,
   ];

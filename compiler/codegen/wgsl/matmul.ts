@@ -51,6 +51,7 @@ import {
   renderTailStep,
 } from './matmul-loads.js';
 import { renderNormDecls, renderNormStats } from './matmul-norm.js';
+import { renderRowNormDecls, renderRowNormEpilogue } from './matmul-rownorm.js';
 import { describe, epilogueText, K_STEP, plan, type MatmulDesc, type Plan } from './matmul-plan.js';
 
 export {
@@ -82,7 +83,11 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
   if (desc.bias) binds.storage('bias', 'read', cType);
   if (desc.scale) binds.storage('scale', 'read', cType);
   if (residual === 'buffer') binds.storage('residual', 'read', cType);
-  binds.storage('c', 'read_write', cType).uniform('u', 'Uniforms');
+  if (desc.rowNorm?.weight) binds.storage('ln_weight', 'read', cType);
+  if (desc.rowNorm?.bias) binds.storage('ln_bias', 'read', cType);
+  binds.storage('c', 'read_write', cType);
+  if (desc.rowNorm) binds.storage('normed', 'read_write', cType);
+  binds.uniform('u', 'Uniforms');
 
   renderHeader(w, p.name, describe(p));
   renderUniformStruct(w, UNIFORMS);
@@ -97,6 +102,7 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
   w.line(`const WY = ${u32(p.wy)}; // invocations per workgroup along M`);
   if (im) renderIm2colConstants(w, im);
   renderNormDecls(w, p);
+  renderRowNormDecls(w, p);
   w.line();
   w.block(entrySignature([p.wx, p.wy, 1]), () => {
     w.line('let M = u.M;');
@@ -123,7 +129,9 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
       w.block(`for (var k = K - K % 4u; k < K; k = k + 1u)`, () => renderTailStep(w, p));
     }
     w.line();
-    renderEpilogue(w, p, act, actOf, residual);
+    if (desc.rowNorm)
+      renderRowNormEpilogue(w, p, (v, vec) => activationLines(act, actOf, v, vec), residual);
+    else renderEpilogue(w, p, act, actOf, residual);
   });
 
   const name = p.name;
@@ -147,12 +155,8 @@ function renderEpilogue(
 ): void {
   const d = p.desc;
   w.comment(`Epilogue: ${epilogueText(d)}; stores only inside [M, N].`);
-  const applyAct = (v: string, vec: boolean): string | undefined => {
-    if (act === 'none') return undefined;
-    if (!vec) return `${v} = ${actOf.replace('X', v)};`;
-    const lanes = LANES.map((l) => actOf.replace('X', `${v}.${l}`));
-    return `${v} = vec4<f32>(${lanes.join(', ')});`;
-  };
+  const applyAct = (v: string, vec: boolean): string | undefined =>
+    activationLines(act, actOf, v, vec)[0];
   for (let i = 0; i < p.tm; i++) {
     w.block(`if (${plus('m0', i)} < M)`, () => {
       w.line(`let cRow = cBatch + ${par(plus('m0', i))} * N;`);
@@ -182,6 +186,14 @@ function renderEpilogue(
   }
 }
 
+/** `v = act(v)` for a scalar or (lane by lane) a vec4; nothing without an activation. */
+function activationLines(act: Activation, actOf: string, v: string, vec: boolean): string[] {
+  if (act === 'none') return [];
+  if (!vec) return [`${v} = ${actOf.replace('X', v)};`];
+  const lanes = LANES.map((l) => actOf.replace('X', `${v}.${l}`));
+  return [`${v} = vec4<f32>(${lanes.join(', ')});`];
+}
+
 function dispatchMatmul(p: Plan, sizes: KernelSizes): Vec3 {
   const M = sizeOf(sizes, 'M', p.name);
   const N = sizeOf(sizes, 'N', p.name);
@@ -201,6 +213,8 @@ function dispatchMatmul(p: Plan, sizes: KernelSizes): Vec3 {
     if (M % patches !== 0) fail(`im2col needs M = images·${patches}, got ${M}`);
     if (batch !== 1) fail('im2col folds images into M; batch must be 1');
   }
+  if (p.desc.rowNorm && N !== p.desc.rowNorm.width)
+    fail(`the row norm was rendered for N = ${p.desc.rowNorm.width}, got ${N}`);
   if (M === 0 || N === 0 || batch === 0) return [0, 1, 1];
   const x = ceilDiv(N, p.tn * p.wx);
   const y = ceilDiv(M, p.tm * p.wy);
