@@ -1,5 +1,5 @@
 // Where a plan's time goes, kernel by kernel: `npx tsx bench/profile.ts SPEC [--batch N] [--train]
-// [--reps N]`. Each dispatch runs in its own submit and is awaited, so the sum is larger than a
+// [--reps N] [--top N]`. Each dispatch runs in its own submit and is awaited, so the sum is larger than a
 // real run (no overlap); the shares are what matter. Prints the kernels by total time, median of
 // --reps runs per dispatch.
 import { loadSpecFile } from '../compiler/spec/load.js';
@@ -53,5 +53,14 @@ for (const [k, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms))
   console.log(
     `${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(9)} ms  ×${String(e.n).padEnd(3)} ${k}`,
   );
+const top = Number(flag('--top', '0'));
+if (top > 0) {
+  console.log(`\nslowest ${top} dispatches:`);
+  const order = perStep.map((ms, i) => ({ ms, i })).sort((a, b) => b.ms - a.ms);
+  for (const { ms, i } of order.slice(0, top)) {
+    const s = plan.steps[i];
+    console.log(`${ms.toFixed(1).padStart(8)} ms  [${s.dispatch.join('×')}]  ${s.label}`);
+  }
+}
 ex.destroy();
 process.exit(0);

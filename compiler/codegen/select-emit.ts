@@ -108,13 +108,23 @@ export function emitMatmul(
     const wx = Math.ceil(N / 8);
     return { rows: 8, cols: 8, workgroup: [wx, Math.max(1, Math.min(2, Math.floor(256 / wx)))] };
   };
+  // Many small matrices (attention's per-(image, head) products in a backward pass, 17×17 for
+  // 7×7 patches): a workgroup sized to one matrix, not a fixed 32×32 block that would compute
+  // (and discard) 3.5× the outputs. Measured on SwiftShader: see docs/KERNELS.md.
+  const fitted = (): MatmulTiling => ({
+    rows: 4,
+    cols: 4,
+    workgroup: [Math.min(16, Math.ceil(N / 4)), Math.min(16, Math.ceil(sizes.M / 4))],
+  });
   const tiling = rowNode
     ? rowTiling()
     : big
       ? normNode
         ? opts.normTiling
         : opts.tiling
-      : undefined;
+      : sizes.batch > 1 && (sizes.M < 32 || N < 32)
+        ? fitted()
+        : undefined;
   const kernel = renderMatmul({
     transA,
     transB,

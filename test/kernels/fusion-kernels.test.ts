@@ -69,6 +69,8 @@ describe('flash attention on WebGPU vs float64', () => {
     { layout: 'qkv', kv: 'workgroup', H: 3, hd: 8, B: 2, N: 37, tileK: 16 },
     { layout: 'heads', kv: 'workgroup', H: 2, hd: 6, B: 1, N: 70, tileK: 8 },
     { layout: 'heads', kv: 'direct', H: 2, hd: 6, B: 3, N: 1, tileK: 4 },
+    // A workgroup of 64 spans images 0…3 and part of 4 (17 tokens each): flattened queries.
+    { layout: 'qkv', kv: 'direct', H: 4, hd: 16, B: 5, N: 17, tileK: 2 },
     { layout: 'qkv', kv: 'workgroup', H: 1, hd: 16, B: 1, N: 130, tileK: 32, scale: 6, range: 2 },
   ] as const;
   for (const [n, c] of cases.entries()) {

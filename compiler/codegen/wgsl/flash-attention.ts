@@ -18,7 +18,9 @@
  *                   (two barriers per tile), then every invocation reads them from there;
  *   kv 'direct':    every invocation reads the tile's K and V rows from the buffer itself (no
  *                   workgroup memory, no barriers: on SwiftShader a barrier switches every
- *                   4-wide invocation group of the workgroup, so this can win on CPUs).
+ *                   4-wide invocation group of the workgroup, so this can win on CPUs). With
+ *                   no barriers a workgroup's queries run over [B·N] flattened, across images,
+ *                   so short sequences (17 tokens) do not leave most invocations idle.
  * Per tile: the tile's scores, their maximum m', the correction c = exp(m − m'), then
  * l = l·c + Σ exp(s − m') and acc = acc·c + Σ exp(s − m')·v. One division at the end. Keys past
  * N (the last tile) score −3e38, so their weight is exactly 0.
@@ -66,6 +68,11 @@ export interface FlashAttentionDesc {
 }
 
 const UNIFORMS: readonly UniformField[] = [{ name: 'N', type: 'u32' }];
+/** kv 'direct' has no barriers, so a workgroup's queries may span images: [B·N] flattened. */
+const UNIFORMS_FLAT: readonly UniformField[] = [
+  { name: 'N', type: 'u32' },
+  { name: 'batch', type: 'u32' },
+];
 /** Dawn's default maxComputeWorkgroupStorageSize. */
 const WORKGROUP_BYTES = 16384;
 
@@ -115,7 +122,11 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
       `One invocation per query; keys in tiles of ${tileK}` +
       (kv === 'workgroup' ? ' staged in workgroup memory.' : ' read directly (no barriers).'),
   ]);
-  renderUniformStruct(w, UNIFORMS);
+  // 'direct' invocations never wait for each other, so one workgroup may hold queries of several
+  // images: with few tokens (17 for a 28×28 image in 7×7 patches) a per-image workgroup of 64 would
+  // spend most invocations on clamped, discarded rows.
+  const flat = kv === 'direct';
+  renderUniformStruct(w, flat ? UNIFORMS_FLAT : UNIFORMS);
   binds.render(w);
   w.line();
   w.line(`const H = ${u32(heads)}; // heads`);
@@ -157,9 +168,17 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
     `fn ${ENTRY_POINT}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32)`,
     () => {
       w.line('let N = u.N;');
-      w.line('let i = wid.x * WG + lid; // query token');
-      w.line('let h = wid.y;');
-      w.line('let b = wid.z;');
+      if (flat) {
+        w.line('let g = wid.x * WG + lid; // query row of [B·N]');
+        w.line('let gq = min(g, u.batch * N - 1u);');
+        w.line('let b = gq / N;');
+        w.line('let i = select(N, gq % N, g < u.batch * N); // N (skipped) past the last row');
+        w.line('let h = wid.y;');
+      } else {
+        w.line('let i = wid.x * WG + lid; // query token');
+        w.line('let h = wid.y;');
+        w.line('let b = wid.z;');
+      }
       if (layout === 'qkv') {
         w.comment('Token t of image b, head h starts at (b·N + t)·TOKEN + h·HL.');
         w.line('let rows = b * N;');
@@ -247,11 +266,17 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
     entry: ENTRY_POINT,
     workgroupSize: [wg, 1, 1],
     bindings: binds.decls,
-    uniforms: UNIFORMS,
+    uniforms: flat ? UNIFORMS_FLAT : UNIFORMS,
     dispatch(sizes: KernelSizes): Vec3 {
       const N = sizeOf(sizes, 'N', name);
       const batch = sizeOf(sizes, 'batch', name);
       if (N === 0 || batch === 0) return [0, 1, 1];
+      if (flat) {
+        const x = ceilDiv(batch * N, wg);
+        if (x > MAX_WORKGROUPS_PER_DIM)
+          throw new KernelSpecError(`${name}: grid ${x}×${heads} is too large`);
+        return [x, heads, 1];
+      }
       const x = ceilDiv(N, wg);
       if (x > MAX_WORKGROUPS_PER_DIM || batch > MAX_WORKGROUPS_PER_DIM) {
         throw new KernelSpecError(`${name}: grid ${x}×${heads}×${batch} is too large`);

@@ -8,6 +8,7 @@
 
 struct Uniforms {
   N: u32,
+  batch: u32,
 };
 @group(0) @binding(0) var<storage, read> qkv: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
@@ -27,9 +28,11 @@ const NEG_LARGE = -3.0e38; // below any finite score; avoids -inf arithmetic
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let N = u.N;
-  let i = wid.x * WG + lid; // query token
+  let g = wid.x * WG + lid; // query row of [B·N]
+  let gq = min(g, u.batch * N - 1u);
+  let b = gq / N;
+  let i = select(N, gq % N, g < u.batch * N); // N (skipped) past the last row
   let h = wid.y;
-  let b = wid.z;
   // Token t of image b, head h starts at (b·N + t)·TOKEN + h·HL.
   let rows = b * N;
   let head = h * HL;
