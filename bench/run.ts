@@ -30,6 +30,8 @@ export interface BenchOptions {
   batch: number;
   peer: PeerName | 'none';
   train?: boolean;
+  /** Autotune vitc's matmul tiles on this device first (runtime/autotune.ts; cached on disk). */
+  tune?: boolean;
   warmup: number;
   runs: number;
   /** safetensors file; default: the spec's seeded init (timing does not depend on values). */
@@ -122,10 +124,15 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   let forward: PhaseResult;
   let trainPhase: BenchResult['train'];
   try {
-    const vitc = await vitcForward(o.device, spec, params, batch);
+    const vitc = await vitcForward(o.device, spec, params, batch, o.tune);
     try {
       const f = vitc.facts;
       log(`bench: vitc plan: ${f.dispatches} dispatches, ${mib(f.buffer_bytes)} of buffers`);
+      if (f.autotune)
+        log(
+          `bench: autotune: ${f.autotune.shapes} matmul shapes (${f.autotune.measured} timed now, ` +
+            `the rest from the cache); kernels ${f.autotune.kernels.join(', ')}`,
+        );
       const want = await vitc.run(images);
       let err: number | null = null;
       if (o.peer !== 'none') {

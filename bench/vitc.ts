@@ -4,6 +4,7 @@ import type { Plan } from '../compiler/codegen/plan.js';
 import { compileSpec } from '../compiler/pipeline.js';
 import type { Spec } from '../compiler/spec/types.js';
 import type { VitcDevice } from '../runtime/device.js';
+import { FileTuneStore } from '../runtime/autotune-file.js';
 import { PlanExecutor } from '../runtime/executor.js';
 import { Trainer } from '../runtime/train/trainer.js';
 
@@ -17,6 +18,8 @@ export interface PlanFacts {
   /** Scratch (activations, gradients) after memory planning. */
   scratch_bytes: number;
   compile_ms: number;
+  /** With --tune: matmul shapes tuned (timed now or taken from the cache) and the kernels chosen. */
+  autotune?: { shapes: number; measured: number; kernels: string[] };
 }
 
 export function planFacts(plan: Plan, compileMs: number): PlanFacts {
@@ -45,16 +48,23 @@ export async function vitcForward(
   spec: Spec,
   params: ReadonlyMap<string, Float32Array>,
   batch: number,
+  tune = false,
 ): Promise<VitcRunner> {
   const t0 = performance.now();
-  const { plan } = compileSpec(spec, { batch, dump: [] });
+  const { plan } = compileSpec(spec, { batch, dump: [], tune });
   const compileMs = performance.now() - t0;
   const ex = await PlanExecutor.create(dev, plan);
+  const facts = planFacts(plan, compileMs);
+  if (tune) {
+    const r = await ex.autotune(await FileTuneStore.open());
+    const kernels = [...new Set(ex.kernelNames())].filter((k) => k.startsWith('matmul'));
+    facts.autotune = { shapes: r.shapes, measured: r.measured, kernels };
+  }
   ex.setParams(new Map(params));
   const out = plan.outputs[0].name;
   return {
     plan,
-    facts: planFacts(plan, compileMs),
+    facts,
     run: async (images) => (await ex.run({ image: images }, [out]))[out],
     destroy: () => ex.destroy(),
   };

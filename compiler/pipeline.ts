@@ -24,6 +24,8 @@ export interface CompileOptions {
   dump?: readonly string[];
   /** Where dumps go (default stderr). */
   log?: (text: string) => void;
+  /** Emit matmul tile-shape alternatives for the runtime's autotune (runtime/autotune.ts). */
+  tune?: boolean;
 }
 
 export interface Compiled {
@@ -33,7 +35,10 @@ export interface Compiled {
 }
 
 export function dumpStages(env = process.env.VITC_DUMP): string[] {
-  return (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (env ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A printable summary of a plan: one line per dispatch. */
@@ -42,7 +47,9 @@ export function printPlan(plan: Plan): string {
     `plan ${plan.spec} batch ${plan.batch} ${plan.mode}: ${plan.steps.length} dispatches, ${plan.kernels.length} kernels, ${plan.buffers.length} buffers, ${memoryReport(plan).total} bytes`,
   ];
   plan.steps.forEach((s, i) => {
-    lines.push(`  ${String(i).padStart(4)} ${plan.kernels[s.kernel].name} [${s.dispatch.join(',')}]  ${s.label}`);
+    lines.push(
+      `  ${String(i).padStart(4)} ${plan.kernels[s.kernel].name} [${s.dispatch.join(',')}]  ${s.label}`,
+    );
   });
   return lines.join('\n') + '\n';
 }
@@ -59,11 +66,18 @@ export function compileSpec(spec: Spec, opts: CompileOptions = {}): Compiled {
 
   const graph = lowerVit(spec, { batch, mode, attention: opts.attention });
   assertValidGraph(graph, `graph of ${spec.name}`);
-  if (dump.has('graph')) log(`# graph ${spec.name} (batch ${batch}, ${mode})\n${printGraph(graph)}`);
+  if (dump.has('graph'))
+    log(`# graph ${spec.name} (batch ${batch}, ${mode})\n${printGraph(graph)}`);
 
   if (dump.has('fused')) log(`# fusion ${spec.name}\n${planFusion(graph).reasons.join('\n')}\n`);
 
-  const plan = selectKernels(graph, { spec: spec.name, specFile: opts.specFile ?? `${spec.name}.vit`, batch, mode });
+  const plan = selectKernels(graph, {
+    spec: spec.name,
+    specFile: opts.specFile ?? `${spec.name}.vit`,
+    batch,
+    mode,
+    ...(opts.tune ? { emit: { tune: true } } : {}),
+  });
   if (dump.has('plan')) log(printPlan(plan));
   if (dump.has('wgsl')) for (const k of plan.kernels) log(`# kernel ${k.name}\n${k.wgsl}\n`);
   return { spec, graph, plan };

@@ -6,10 +6,21 @@ import { constValues } from '../compiler/ir/consts.js';
 import { type Plan, type PlanTensor, alignUp } from '../compiler/codegen/plan.js';
 import type { VitcDevice } from './device.js';
 import { PipelineCache } from './pipelines.js';
+import {
+  adapterKey,
+  timeDispatch,
+  type TuneRecord,
+  type TuneReport,
+  type TuneStore,
+} from './autotune.js';
 
 export type HostTensor = Float32Array | Int32Array;
 
 export class PlanExecutor {
+  /** The kernel and grid each step runs: the plan's, or the alternative autotune chose. */
+  private readonly stepKernel: number[];
+  private readonly stepDispatch: [number, number, number][];
+
   private constructor(
     readonly dev: VitcDevice,
     readonly plan: Plan,
@@ -17,7 +28,11 @@ export class PlanExecutor {
     private readonly pipelines: GPUComputePipeline[],
     private readonly bindGroups: GPUBindGroup[],
     private readonly uniformBuffer: GPUBuffer | null,
-  ) {}
+    private readonly uOffsets: number[],
+  ) {
+    this.stepKernel = plan.steps.map((s) => s.kernel);
+    this.stepDispatch = plan.steps.map((s) => s.dispatch);
+  }
 
   static async create(dev: VitcDevice, plan: Plan, cache?: PipelineCache): Promise<PlanExecutor> {
     const { device } = dev;
@@ -62,28 +77,10 @@ export class PlanExecutor {
       device.queue.writeBuffer(uniformBuffer, 0, words);
     }
 
-    const bindGroups = plan.steps.map((s, i) => {
-      const entries: GPUBindGroupEntry[] = s.bindings.map((b) => ({
-        binding: b.binding,
-        resource: { buffer: buffers[b.buffer], offset: b.offset, size: b.size },
-      }));
-      if (s.uniformBinding !== null && uniformBuffer) {
-        entries.push({
-          binding: s.uniformBinding,
-          resource: {
-            buffer: uniformBuffer,
-            offset: uOffsets[i],
-            size: alignUp(s.uniforms.length * 4, 16),
-          },
-        });
-      }
-      return device.createBindGroup({
-        label: s.label,
-        layout: pipelines[s.kernel].getBindGroupLayout(0),
-        entries,
-      });
-    });
-    return new PlanExecutor(dev, plan, buffers, pipelines, bindGroups, uniformBuffer);
+    const bindGroups = plan.steps.map((s, i) =>
+      makeBindGroup(device, plan, i, pipelines[s.kernel], buffers, uniformBuffer, uOffsets[i]),
+    );
+    return new PlanExecutor(dev, plan, buffers, pipelines, bindGroups, uniformBuffer, uOffsets);
   }
 
   private tensor(list: PlanTensor[], name: string, kind: string): PlanTensor {
@@ -159,10 +156,11 @@ export class PlanExecutor {
   /** Records every dispatch of the plan into `encoder` (one compute pass). */
   encode(encoder: GPUCommandEncoder): void {
     const pass = encoder.beginComputePass({ label: this.plan.spec });
-    this.plan.steps.forEach((s, i) => {
-      pass.setPipeline(this.pipelines[s.kernel]);
+    this.plan.steps.forEach((_, i) => {
+      const d = this.stepDispatch[i];
+      pass.setPipeline(this.pipelines[this.stepKernel[i]]);
       pass.setBindGroup(0, this.bindGroups[i]);
-      pass.dispatchWorkgroups(s.dispatch[0], s.dispatch[1], s.dispatch[2]);
+      pass.dispatchWorkgroups(d[0], d[1], d[2]);
     });
     pass.end();
   }
@@ -175,12 +173,12 @@ export class PlanExecutor {
     const { device } = this.dev;
     const ms: number[] = [];
     for (let i = 0; i < this.plan.steps.length; i++) {
-      const s = this.plan.steps[i];
+      const d = this.stepDispatch[i];
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
-      pass.setPipeline(this.pipelines[s.kernel]);
+      pass.setPipeline(this.pipelines[this.stepKernel[i]]);
       pass.setBindGroup(0, this.bindGroups[i]);
-      pass.dispatchWorkgroups(s.dispatch[0], s.dispatch[1], s.dispatch[2]);
+      pass.dispatchWorkgroups(d[0], d[1], d[2]);
       pass.end();
       const t0 = performance.now();
       device.queue.submit([enc.finish()]);
@@ -188,6 +186,72 @@ export class PlanExecutor {
       ms.push(performance.now() - t0);
     }
     return ms;
+  }
+
+  /** The kernel name each step runs (after autotune: the chosen alternatives). */
+  kernelNames(): string[] {
+    return this.stepKernel.map((k) => this.plan.kernels[k].name);
+  }
+
+  /**
+   * Times every step's alternatives (runtime/autotune.ts) and switches each step to the fastest,
+   * reusing choices from `store` (same adapter, same shape) and recording new ones there.
+   * Writes only scratch and output buffers (matmul results), never parameters.
+   */
+  async autotune(store: TuneStore): Promise<TuneReport> {
+    const { device } = this.dev;
+    const adapter = adapterKey(this.dev.info);
+    const decided = new Map<string, TuneRecord>();
+    const report: TuneReport = { steps: 0, shapes: 0, measured: 0, choices: [] };
+    for (const [i, s] of this.plan.steps.entries()) {
+      if (!s.alternatives?.length) continue;
+      report.steps++;
+      const variants = [{ kernel: s.kernel, dispatch: s.dispatch }, ...s.alternatives];
+      const name = (k: number) => this.plan.kernels[k].name;
+      const key = `${variants
+        .map((v) => name(v.kernel))
+        .sort()
+        .join(' | ')} @ ${s.uniforms.join(',')}`;
+      let rec = decided.get(key) ?? store.get(adapter, key);
+      if (!rec || !variants.some((v) => name(v.kernel) === rec!.kernel)) {
+        const ms: Record<string, number> = {};
+        for (const v of variants) {
+          const bg = makeBindGroup(
+            device,
+            this.plan,
+            i,
+            this.pipelines[v.kernel],
+            this.buffers,
+            this.uniformBuffer,
+            this.uOffsets[i],
+          );
+          ms[name(v.kernel)] = await timeDispatch(device, this.pipelines[v.kernel], bg, v.dispatch);
+        }
+        const best = Object.entries(ms).sort((a, b) => a[1] - b[1])[0][0];
+        rec = { kernel: best, ms, date: new Date().toISOString() };
+        store.set(adapter, key, rec);
+        report.measured++;
+      }
+      if (!decided.has(key)) {
+        decided.set(key, rec);
+        report.choices.push({ key, kernel: rec.kernel, ms: rec.ms });
+      }
+      const v = variants.find((x) => name(x.kernel) === rec!.kernel)!;
+      this.stepKernel[i] = v.kernel;
+      this.stepDispatch[i] = v.dispatch;
+      this.bindGroups[i] = makeBindGroup(
+        device,
+        this.plan,
+        i,
+        this.pipelines[v.kernel],
+        this.buffers,
+        this.uniformBuffer,
+        this.uOffsets[i],
+      );
+    }
+    report.shapes = decided.size;
+    await store.save();
+    return report;
   }
 
   private async read(
@@ -221,4 +285,36 @@ export class PlanExecutor {
     for (const b of this.buffers) b.destroy();
     this.uniformBuffer?.destroy();
   }
+}
+
+/** Step i's bind group for `pipeline` (auto layouts differ per pipeline, so one per kernel). */
+function makeBindGroup(
+  device: GPUDevice,
+  plan: Plan,
+  i: number,
+  pipeline: GPUComputePipeline,
+  buffers: GPUBuffer[],
+  uniformBuffer: GPUBuffer | null,
+  uOffset: number,
+): GPUBindGroup {
+  const s = plan.steps[i];
+  const entries: GPUBindGroupEntry[] = s.bindings.map((b) => ({
+    binding: b.binding,
+    resource: { buffer: buffers[b.buffer], offset: b.offset, size: b.size },
+  }));
+  if (s.uniformBinding !== null && uniformBuffer) {
+    entries.push({
+      binding: s.uniformBinding,
+      resource: {
+        buffer: uniformBuffer,
+        offset: uOffset,
+        size: alignUp(s.uniforms.length * 4, 16),
+      },
+    });
+  }
+  return device.createBindGroup({
+    label: s.label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries,
+  });
 }

@@ -10,6 +10,8 @@ import { assertValidPlan } from '../compiler/codegen/plan-schema.js';
 import type { Plan } from '../compiler/codegen/plan.js';
 import { VitcError } from '../compiler/diagnostics.js';
 import { compileSpec } from '../compiler/pipeline.js';
+import type { TuneStore } from './autotune.js';
+import { FileTuneStore } from './autotune-file.js';
 import { resolveSpec } from '../compiler/spec/load.js';
 import type { Spec } from '../compiler/spec/types.js';
 import { type VitcDevice, sharedDevice } from './device.js';
@@ -27,6 +29,12 @@ export interface LoadModelOptions {
   /** Compile the attention variant up front (otherwise it is compiled on the first forward(x, { attention: true })). */
   attention?: boolean;
   device?: VitcDevice;
+  /**
+   * Autotune the matmul tile shapes on this device (runtime/autotune.ts): true keeps the choices
+   * in ~/.cache/vitc/autotune.json ($VITC_TUNE_CACHE), or pass a TuneStore. Spec sources only:
+   * a compiled folder's plan has no alternatives to choose from.
+   */
+  tune?: boolean | TuneStore;
   /** Where warnings go (default stderr). */
   warn?: (line: string) => void;
 }
@@ -52,11 +60,20 @@ export interface Model {
 }
 
 /** Compiles a spec (file path) into a plan, or throws a VitcError with located diagnostics. */
-export function compile(specFile: string, opts: { batch?: number; model?: string; attention?: boolean } = {}): { spec: Spec; plan: Plan } {
+export function compile(
+  specFile: string,
+  opts: { batch?: number; model?: string; attention?: boolean; tune?: boolean } = {},
+): { spec: Spec; plan: Plan } {
   const r = resolveSpec(specFile, opts.model);
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!r.spec || errors.length) throw new VitcError(errors.length ? errors : r.diagnostics);
-  const { plan } = compileSpec(r.spec, { batch: opts.batch ?? 1, specFile, attention: opts.attention, dump: [] });
+  const { plan } = compileSpec(r.spec, {
+    batch: opts.batch ?? 1,
+    specFile,
+    attention: opts.attention,
+    tune: opts.tune,
+    dump: [],
+  });
   return { spec: r.spec, plan };
 }
 
@@ -64,7 +81,9 @@ function loadGenerated(dir: string): { spec: Spec; plan: Plan } {
   const planPath = join(dir, 'plan.json');
   const specPath = join(dir, 'spec.json');
   if (!existsSync(planPath) || !existsSync(specPath))
-    throw new Error(`${dir}: not a compiled model (expected plan.json and spec.json; run \`vitc compile\`)`);
+    throw new Error(
+      `${dir}: not a compiled model (expected plan.json and spec.json; run \`vitc compile\`)`,
+    );
   const plan: unknown = JSON.parse(readFileSync(planPath, 'utf8'));
   assertValidPlan(plan, planPath);
   return { spec: JSON.parse(readFileSync(specPath, 'utf8')) as Spec, plan };
@@ -73,7 +92,15 @@ function loadGenerated(dir: string): { spec: Spec; plan: Plan } {
 export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Model> {
   const warn = opts.warn ?? ((l: string) => void process.stderr.write(l + '\n'));
   const isDir = existsSync(source) && statSync(source).isDirectory();
-  const { spec, plan } = isDir ? loadGenerated(source) : compile(source, opts);
+  const { spec, plan } = isDir
+    ? loadGenerated(source)
+    : compile(source, { ...opts, tune: !!opts.tune });
+  if (opts.tune && isDir)
+    warn(
+      `vitc: ${source} is a compiled folder: its plan has no tile alternatives, nothing to tune`,
+    );
+  const store =
+    opts.tune === true ? await FileTuneStore.open(undefined, warn) : opts.tune || undefined;
   let params: Map<string, Float32Array>;
   let weightsSource: string;
   if (opts.weights !== undefined) {
@@ -81,7 +108,9 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
     params = await loadWeights(spec, opts.weights, { onNotice: warn, ignore: /^optim\./ });
     weightsSource = typeof opts.weights === 'string' ? opts.weights : 'bytes';
   } else {
-    warn(`vitc: WARNING: no --weights given: using RANDOM seeded initialization (seed ${spec.init.seed}); outputs are meaningless`);
+    warn(
+      `vitc: WARNING: no --weights given: using RANDOM seeded initialization (seed ${spec.init.seed}); outputs are meaningless`,
+    );
     params = initParams(spec);
     weightsSource = `init(seed ${spec.init.seed})`;
   }
@@ -90,6 +119,7 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   const runnerFor = async (p: Plan): Promise<Runner> => {
     const ex = await PlanExecutor.create(dev, p);
     executors.push(ex);
+    if (store) await ex.autotune(store);
     ex.setParams(params);
     return makeRunner(p, ex);
   };
@@ -99,11 +129,22 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   // nothing. A model loaded with { attention: true } compiled that plan up front.
   let attn: Promise<Runner> | undefined = opts.attention ? Promise.resolve(main) : undefined;
   const attentionRunner = () =>
-    (attn ??= runnerFor(compileSpec(spec, { batch: plan.batch, specFile: plan.specFile, attention: true, dump: [] }).plan));
+    (attn ??= runnerFor(
+      compileSpec(spec, {
+        batch: plan.batch,
+        specFile: plan.specFile,
+        attention: true,
+        tune: !!store,
+        dump: [],
+      }).plan,
+    ));
 
   async function forward(images: Float32Array): Promise<Float32Array>;
   async function forward(images: Float32Array, o: { attention: true }): Promise<ForwardResult>;
-  async function forward(images: Float32Array, o?: { attention?: boolean }): Promise<Float32Array | ForwardResult> {
+  async function forward(
+    images: Float32Array,
+    o?: { attention?: boolean },
+  ): Promise<Float32Array | ForwardResult> {
     if (o?.attention) return (await attentionRunner())(images, true);
     return (await main(images, false)).logits;
   }
@@ -128,7 +169,9 @@ function makeRunner(plan: Plan, ex: PlanExecutor): Runner {
   const attnNames = plan.outputs.filter((o) => o.name.startsWith('attn.')).map((o) => o.name);
   return async (images, withAttn) => {
     if (images.length % per !== 0)
-      throw new Error(`input has ${images.length} values, not a multiple of one image [${image.shape.slice(1)}] (${per})`);
+      throw new Error(
+        `input has ${images.length} values, not a multiple of one image [${image.shape.slice(1)}] (${per})`,
+      );
     const n = images.length / per;
     const outWidth = plan.outputs[0].shape[1];
     const logits = new Float32Array(n * outWidth);

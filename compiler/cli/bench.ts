@@ -62,6 +62,11 @@ export const benchCommand: Command = {
     },
     { name: 'train', kind: 'boolean', description: 'also time the training step' },
     {
+      name: 'tune',
+      kind: 'boolean',
+      description: 'autotune matmul tile shapes on this adapter first (cached in ~/.cache/vitc)',
+    },
+    {
       name: 'peer',
       kind: 'string',
       short: 'p',
@@ -120,6 +125,7 @@ export const benchCommand: Command = {
         batch,
         peer: peer as (typeof PEERS)[number],
         train: Boolean(args.flags.train),
+        tune: Boolean(args.flags.tune),
         warmup,
         runs,
         weights: args.flags.weights as string | undefined,

@@ -33,7 +33,12 @@ export class PlanBuilder {
   private readonly byText = new Map<string, number>();
   private readonly nameCount = new Map<string, number>();
 
-  buffer(name: string, role: BufferRole, bytes: number, init?: { init: ConstInit; shape: number[] }): Loc {
+  buffer(
+    name: string,
+    role: BufferRole,
+    bytes: number,
+    init?: { init: ConstInit; shape: number[] },
+  ): Loc {
     const id = this.buffers.length;
     const b: PlanBuffer = { id, name, role, bytes: Math.max(4, bytes) };
     if (init) {
@@ -66,19 +71,38 @@ export class PlanBuilder {
   }
 
   /** Appends a dispatch of `src` with buffers bound by the kernel's binding names. */
-  step(src: KernelSource, doc: string, label: string, bind: Record<string, Loc>, sizes: KernelSizes = {}): void {
+  step(
+    src: KernelSource,
+    doc: string,
+    label: string,
+    bind: Record<string, Loc>,
+    sizes: KernelSizes = {},
+    alternatives: readonly KernelSource[] = [],
+  ): void {
     const kernel = this.kernel(src, doc);
+    // An alternative must be a drop-in: the same bindings (names, numbers, kinds) and uniforms.
+    const signature = (k: KernelSource) =>
+      JSON.stringify([k.bindings.map((b) => [b.binding, b.name, b.kind]), k.uniforms]);
+    for (const alt of alternatives)
+      if (signature(alt) !== signature(src))
+        throw new CodegenError(
+          `${alt.name}: not a drop-in alternative to ${src.name} (step ${label})`,
+        );
     const bindings = src.bindings
       .filter((d) => d.kind !== 'uniform')
       .map((d) => {
         const loc = bind[d.name];
-        if (!loc) throw new CodegenError(`${src.name}: no buffer bound to '${d.name}' (step ${label})`);
+        if (!loc)
+          throw new CodegenError(`${src.name}: no buffer bound to '${d.name}' (step ${label})`);
         return { binding: d.binding, buffer: loc.buffer, offset: 0, size: loc.bytes };
       });
     const extra = Object.keys(bind).filter((k) => !src.bindings.some((d) => d.name === k));
-    if (extra.length) throw new CodegenError(`${src.name}: unknown bindings ${extra.join(', ')} (step ${label})`);
+    if (extra.length)
+      throw new CodegenError(`${src.name}: unknown bindings ${extra.join(', ')} (step ${label})`);
     const uniformDecl = src.bindings.find((d) => d.kind === 'uniform');
-    const uniforms = uniformDecl ? Array.from(new Uint32Array(packUniforms(src.uniforms, sizes))) : [];
+    const uniforms = uniformDecl
+      ? Array.from(new Uint32Array(packUniforms(src.uniforms, sizes)))
+      : [];
     this.steps.push({
       kernel,
       label,
@@ -86,6 +110,14 @@ export class PlanBuilder {
       uniforms,
       uniformBinding: uniformDecl ? uniformDecl.binding : null,
       dispatch: src.dispatch(sizes),
+      ...(alternatives.length
+        ? {
+            alternatives: alternatives.map((alt) => ({
+              kernel: this.kernel(alt, doc),
+              dispatch: alt.dispatch(sizes),
+            })),
+          }
+        : {}),
     });
   }
 

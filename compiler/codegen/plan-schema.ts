@@ -25,7 +25,20 @@ export const planSchema = {
   description: 'A compiled model: kernels, physical buffers and the ordered list of dispatches.',
   type: 'object',
   additionalProperties: false,
-  required: ['format', 'version', 'spec', 'specFile', 'batch', 'mode', 'kernels', 'buffers', 'steps', 'inputs', 'outputs', 'params'],
+  required: [
+    'format',
+    'version',
+    'spec',
+    'specFile',
+    'batch',
+    'mode',
+    'kernels',
+    'buffers',
+    'steps',
+    'inputs',
+    'outputs',
+    'params',
+  ],
   properties: {
     format: { const: 'vitc-plan' },
     version: { const: 1 },
@@ -50,7 +63,11 @@ export const planSchema = {
               type: 'object',
               additionalProperties: false,
               required: ['binding', 'name', 'kind'],
-              properties: { binding: u, name: { type: 'string' }, kind: { enum: ['read', 'read_write', 'uniform'] } },
+              properties: {
+                binding: u,
+                name: { type: 'string' },
+                kind: { enum: ['read', 'read_write', 'uniform'] },
+              },
             },
           },
           wgsl: { type: 'string' },
@@ -88,12 +105,26 @@ export const planSchema = {
               type: 'object',
               additionalProperties: false,
               required: ['binding', 'buffer', 'offset', 'size'],
-              properties: { binding: u, buffer: u, offset: u, size: { type: 'integer', minimum: 4 } },
+              properties: {
+                binding: u,
+                buffer: u,
+                offset: u,
+                size: { type: 'integer', minimum: 4 },
+              },
             },
           },
           uniforms: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 4294967295 } },
           uniformBinding: { anyOf: [u, { type: 'null' }] },
           dispatch: vec3,
+          alternatives: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['kernel', 'dispatch'],
+              properties: { kernel: u, dispatch: vec3 },
+            },
+          },
         },
       },
     },
@@ -112,18 +143,28 @@ export class PlanSchemaError extends Error {
 /** Throws a PlanSchemaError listing every schema violation, plus cross-reference checks. */
 export function assertValidPlan(plan: unknown, source = 'plan'): asserts plan is Plan {
   if (!validate(plan)) {
-    const errs = (validate.errors ?? []).slice(0, 10).map((e) => `  ${e.instancePath || '/'} ${e.message}`);
+    const errs = (validate.errors ?? [])
+      .slice(0, 10)
+      .map((e) => `  ${e.instancePath || '/'} ${e.message}`);
     throw new PlanSchemaError(`${source} does not match the plan schema:\n${errs.join('\n')}`);
   }
   const p = plan as Plan;
   const problems: string[] = [];
   p.steps.forEach((s, i) => {
-    if (s.kernel >= p.kernels.length) problems.push(`steps[${i}] uses kernel ${s.kernel} of ${p.kernels.length}`);
+    if (s.kernel >= p.kernels.length)
+      problems.push(`steps[${i}] uses kernel ${s.kernel} of ${p.kernels.length}`);
+    for (const a of s.alternatives ?? [])
+      if (a.kernel >= p.kernels.length)
+        problems.push(`steps[${i}] has alternative kernel ${a.kernel} of ${p.kernels.length}`);
     for (const b of s.bindings)
       if (b.buffer >= p.buffers.length || b.offset + b.size > p.buffers[b.buffer].bytes)
-        problems.push(`steps[${i}] binds buffer ${b.buffer} [${b.offset}, +${b.size}) outside its size`);
+        problems.push(
+          `steps[${i}] binds buffer ${b.buffer} [${b.offset}, +${b.size}) outside its size`,
+        );
   });
   for (const t of [...p.inputs, ...p.outputs, ...p.params])
-    if (t.buffer >= p.buffers.length) problems.push(`tensor ${t.name} refers to buffer ${t.buffer}`);
-  if (problems.length) throw new PlanSchemaError(`${source} is inconsistent:\n  ${problems.join('\n  ')}`);
+    if (t.buffer >= p.buffers.length)
+      problems.push(`tensor ${t.name} refers to buffer ${t.buffer}`);
+  if (problems.length)
+    throw new PlanSchemaError(`${source} is inconsistent:\n  ${problems.join('\n  ')}`);
 }

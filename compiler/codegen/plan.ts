@@ -63,6 +63,12 @@ export interface PlanStep {
   uniforms: number[];
   uniformBinding: number | null;
   dispatch: [number, number, number];
+  /**
+   * Other kernels that compute exactly this step with the same bindings and uniforms (e.g. the
+   * same matmul in other tile shapes), for the runtime's autotune to time and choose from
+   * (runtime/autotune.ts). Only plans compiled with `tune` have them.
+   */
+  alternatives?: { kernel: number; dispatch: [number, number, number] }[];
 }
 
 export interface Plan {

@@ -12,7 +12,7 @@ import { renderAttention } from './wgsl/attention.js';
 import { renderCopy } from './wgsl/copy.js';
 import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderFlashAttention } from './wgsl/flash-attention.js';
-import { type MatmulTiling, renderMatmul } from './wgsl/matmul.js';
+import { type MatmulDesc, type MatmulTiling, renderMatmul } from './wgsl/matmul.js';
 
 /** How select.ts resolves values: a node's buffer, and its view when it is one. */
 export interface Homes {
@@ -31,7 +31,24 @@ export interface EmitOptions {
   normTiling?: MatmulTiling;
   /** Tiling of the other matmuls (default: the renderer's). */
   tiling?: MatmulTiling;
+  /**
+   * Also emit each matmul in the TUNE_TILINGS shapes as step alternatives, for the runtime's
+   * autotune to choose per adapter (not in generated/: plans stay small and adapter-neutral).
+   */
+  tune?: boolean;
 }
+
+/**
+ * Tile shapes an autotuned plan offers besides its default: small blocks in big workgroups
+ * (GPUs: many threads, a 64×64 tile), the SwiftShader default (8×8 blocks, 8×4), the renderer's
+ * 4×4 in 8×8, and 8×4 blocks (fewer registers than 8×8).
+ */
+export const TUNE_TILINGS: readonly MatmulTiling[] = [
+  { rows: 4, cols: 4, workgroup: [16, 16] },
+  { rows: 8, cols: 8, workgroup: [8, 4] },
+  { rows: 4, cols: 4, workgroup: [8, 8] },
+  { rows: 8, cols: 4, workgroup: [16, 8] },
+];
 
 /** dst[dstOffset + …] = the view's elements, row-major over its shape. */
 export function copyView(
@@ -125,7 +142,7 @@ export function emitMatmul(
       : sizes.batch > 1 && (sizes.M < 32 || N < 32)
         ? fitted()
         : undefined;
-  const kernel = renderMatmul({
+  const desc: MatmulDesc = {
     transA,
     transB,
     batchA: sharedA ? 'shared' : 'batched',
@@ -170,7 +187,14 @@ export function emitMatmul(
       : {}),
     align: { m: sizes.M % 4 === 0 ? 4 : 1, n: N % 4 === 0 ? 4 : 1, k: K % 4 === 0 ? 4 : 1 },
     ...(tiling ? { tiling } : {}),
-  });
+  };
+  const kernel = renderMatmul(desc);
+  // Row-norm epilogues need whole rows per workgroup: their tiling is not free to tune.
+  const same = (t: MatmulTiling) => JSON.stringify(t) === JSON.stringify(desc.tiling ?? null);
+  const alternatives =
+    opts.tune && !rowNode
+      ? TUNE_TILINGS.filter((t) => !same(t)).map((t) => renderMatmul({ ...desc, tiling: t }))
+      : [];
   const bind: Record<string, Loc> = {
     a: h.loc(im2colSrc ? im2colSrc.id : av ? av.base : a.id),
     b: h.loc(b.id),
@@ -192,7 +216,7 @@ export function emitMatmul(
   }
   const chain = [...(normNode ? [normNode] : []), n, ...f.chain.map((i) => g.nodes[i])];
   const names = [...chain, ...(rowNode ? [rowNode] : [])].map(h.label).join(' + ');
-  pb.step(kernel, 'matmul with fused prologue/epilogue', names, bind, sizes);
+  pb.step(kernel, 'matmul with fused prologue/epilogue', names, bind, sizes, alternatives);
   return { out, normed };
 }
 

@@ -193,7 +193,12 @@ export function selectWithFusion(
     pb.buffers[l.buffer].role =
       pb.buffers[l.buffer].role === 'scratch' ? 'output' : pb.buffers[l.buffer].role;
   }
-  const plan = pb.build(opts);
+  const plan = pb.build({
+    spec: opts.spec,
+    specFile: opts.specFile,
+    batch: opts.batch,
+    mode: opts.mode,
+  });
   return { plan: opts.reuseMemory === false ? plan : planMemory(plan), fusion };
 }
 

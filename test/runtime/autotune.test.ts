@@ -1,0 +1,124 @@
+// Autotune: a plan compiled with `tune` offers every matmul in other tile shapes; the executor
+// times them, runs the fastest, and remembers the choice per adapter and shape. Every alternative
+// must compute the same function: each is forced in turn and checked against PyTorch's logits.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertValidPlan } from '../../compiler/codegen/plan-schema.js';
+import { TUNE_TILINGS } from '../../compiler/codegen/select-emit.js';
+import { MemoryTuneStore, type TuneRecord, type TuneStore } from '../../runtime/autotune.js';
+import { FileTuneStore } from '../../runtime/autotune-file.js';
+import { compile, loadModel } from '../../runtime/model.js';
+import { readSafetensors, tensorData } from '../../runtime/safetensors.js';
+
+const fx = 'test/fixtures/pre_gelu_cls';
+
+function relL2(out: Float32Array, ref: Float64Array): number {
+  let num = 0;
+  let den = 0;
+  ref.forEach((v, k) => {
+    num += (out[k] - v) ** 2;
+    den += v * v;
+  });
+  return Math.sqrt(num / den);
+}
+
+/** A store that always answers with the candidate whose name carries `tag` (a tile shape). */
+class ForcingStore implements TuneStore {
+  asked = 0;
+  constructor(readonly tag: string) {}
+  get(_adapter: string, key: string): TuneRecord | undefined {
+    this.asked++;
+    const names = key.split(' @ ')[0].split(' | ');
+    const kernel = names.find((n) => n.includes(this.tag));
+    return kernel ? { kernel, ms: {}, date: '' } : undefined;
+  }
+  set(): void {}
+  async save(): Promise<void> {}
+}
+
+describe('autotune', () => {
+  it('a tune plan offers each matmul in the other tile shapes; plain plans have none', () => {
+    const tuned = compile(`${fx}/model.vit`, { batch: 3, tune: true }).plan;
+    const plain = compile(`${fx}/model.vit`, { batch: 3 }).plan;
+    assertValidPlan(JSON.parse(JSON.stringify(tuned)));
+    expect(plain.steps.some((s) => s.alternatives)).toBe(false);
+    const matmuls = tuned.steps.filter((s) => tuned.kernels[s.kernel].name.startsWith('matmul'));
+    const withAlts = matmuls.filter((s) => s.alternatives?.length);
+    expect(withAlts.length).toBeGreaterThan(0);
+    // Only matmuls whose tiling is free (no row-norm epilogue) have alternatives.
+    for (const s of withAlts) {
+      expect(s.alternatives!.length).toBeGreaterThanOrEqual(TUNE_TILINGS.length - 1);
+      for (const a of s.alternatives!)
+        expect(tuned.kernels[a.kernel].name.startsWith('matmul')).toBe(true);
+    }
+    // Same steps, same order: tuning adds choices, not work.
+    expect(tuned.steps.map((s) => s.label)).toEqual(plain.steps.map((s) => s.label));
+  });
+
+  it('times the candidates, keeps PyTorch logits, and reuses stored choices', async () => {
+    const input = await readSafetensors(`${fx}/input.safetensors`);
+    const expected = await readSafetensors(`${fx}/expected.safetensors`);
+    const image = tensorData(input, 'image') as Float32Array;
+    const ref = tensorData(expected, 'logits') as Float64Array;
+    const store = new MemoryTuneStore();
+    const m = await loadModel(`${fx}/model.vit`, {
+      weights: `${fx}/weights.safetensors`,
+      batch: 3,
+      tune: store,
+    });
+    try {
+      expect(relL2(await m.forward(image), ref)).toBeLessThan(1e-5);
+    } finally {
+      m.destroy();
+    }
+    expect(store.records.size).toBeGreaterThan(0);
+    for (const r of store.records.values()) {
+      expect(Object.keys(r.ms).length).toBeGreaterThanOrEqual(TUNE_TILINGS.length);
+      expect(Object.values(r.ms).every((ms) => ms > 0)).toBe(true);
+      // The choice is the fastest measured candidate.
+      expect(r.ms[r.kernel]).toBe(Math.min(...Object.values(r.ms)));
+    }
+  });
+
+  for (const t of TUNE_TILINGS) {
+    const tag = `_t${t.rows}x${t.cols}_w${t.workgroup[0]}x${t.workgroup[1]}_`;
+    it(`forced ${tag.slice(1, -1)}: every matmul that can runs in it and the logits stay PyTorch's`, async () => {
+      const input = await readSafetensors(`${fx}/input.safetensors`);
+      const expected = await readSafetensors(`${fx}/expected.safetensors`);
+      const store = new ForcingStore(tag);
+      const m = await loadModel(`${fx}/model.vit`, {
+        weights: `${fx}/weights.safetensors`,
+        batch: 3,
+        tune: store,
+      });
+      try {
+        const logits = await m.forward(tensorData(input, 'image') as Float32Array);
+        expect(relL2(logits, tensorData(expected, 'logits') as Float64Array)).toBeLessThan(1e-5);
+        expect(store.asked).toBeGreaterThan(0);
+      } finally {
+        m.destroy();
+      }
+    });
+  }
+
+  it('the file store round-trips, and a corrupt cache is replaced with a warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vitc-tune-'));
+    const path = join(dir, 'sub', 'autotune.json');
+    const a = await FileTuneStore.open(path);
+    a.set('adapter A', 'shape 1', { kernel: 'k2', ms: { k1: 2, k2: 1 }, date: 'd' });
+    await a.save();
+    const b = await FileTuneStore.open(path);
+    expect(b.get('adapter A', 'shape 1')?.kernel).toBe('k2');
+    expect(b.get('adapter B', 'shape 1')).toBeUndefined();
+    writeFileSync(path, '{ not json');
+    const warnings: string[] = [];
+    const c = await FileTuneStore.open(path, (l) => warnings.push(l));
+    expect(warnings.join('\n')).toMatch(/autotune cache .*starting a new one/);
+    expect(c.get('adapter A', 'shape 1')).toBeUndefined();
+    c.set('adapter A', 'shape 2', { kernel: 'k1', ms: { k1: 1 }, date: 'd' });
+    await c.save();
+    expect(JSON.parse(readFileSync(path, 'utf8')).format).toBe('vitc-autotune-1');
+  });
+});
