@@ -1,6 +1,6 @@
 // Turns a `vitc train` run into the committed demo model:
 //   npx tsx tools/release-model.ts runs/fmnist-tiny [--checkpoint best] [--out models/fmnist-tiny]
-//     [--log runs/fmnist-tiny.log] [--command 'vitc train …']
+//     [--log runs/fmnist-tiny.log] [--command 'vitc train …']…  (one --command per session)
 // writes OUT.safetensors (the weights only, float32, timm names; the optimizer state of the
 // checkpoint is left out, a third of the size) and OUT.json (provenance: the spec, the exact
 // command, the adapter, the time, the per-epoch accuracies from DIR/metrics.jsonl). Both atomically.
@@ -31,6 +31,11 @@ const which = flag('--checkpoint', 'best');
 const out = flag('--out', 'models/fmnist-tiny');
 const ckPath = join(dir, `${which}.safetensors`);
 
+process.on('uncaughtException', (e) => {
+  // A tool for people: the message, not a stack trace.
+  console.error(`release-model: error: ${(e as Error).message}`);
+  process.exit(1);
+});
 const ck = await readSafetensors(ckPath);
 const tensors: TensorToWrite[] = [];
 for (const [name, info] of ck.tensors) {
@@ -45,7 +50,9 @@ for (const [name, info] of ck.tensors) {
   });
 }
 const meta = ck.metadata;
-const parse = (k: string): unknown => (meta[k] === undefined ? undefined : JSON.parse(meta[k]));
+// Checkpoint metadata (runtime/train/checkpoint.ts): `vitc.*` keys, JSON where not a string.
+const parse = (k: string): unknown =>
+  meta[`vitc.${k}`] === undefined ? undefined : JSON.parse(meta[`vitc.${k}`]);
 
 interface Epoch {
   kind: string;
@@ -67,16 +74,18 @@ const epochs = records.filter((r) => r.kind === 'epoch');
 const logFile = flag('--log', '');
 const log = logFile ? readFileSync(logFile, 'utf8') : '';
 const adapter = /device: ([^\n]+)/.exec(log)?.[1] ?? null;
-const wall = /exit 0 after (\d+) s/.exec(log)?.[1];
-const command = flag('--command', '');
+// A run resumed N times has N + 1 sessions: their wall times add up (logs concatenated).
+const walls = [...log.matchAll(/exit 0 after (\d+) s/g)].map((m) => Number(m[1]));
+// --command may be given once per session (the first run, then each --resume).
+const commands = args.flatMap((a, i) => (a === '--command' ? [args[i + 1]] : []));
 const best = parse('best') as { accuracy: number; step: number } | undefined;
 const params = tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
 
 await writeSafetensors(`${out}.safetensors`, tensors, {
   format: 'pt',
   trained_by: 'vitc train',
-  spec: meta.spec ?? '',
-  step: meta.step ?? '',
+  spec: meta['vitc.spec'] ?? '',
+  step: meta['vitc.step'] ?? '',
   test_accuracy: best ? String(best.accuracy) : '',
 });
 const provenance = {
@@ -85,15 +94,17 @@ const provenance = {
   trained_by: 'vitc train (WebGPU)',
   checkpoint: `${basename(dir)}/${which}.safetensors`,
   params,
-  step: Number(meta.step),
+  step: Number(meta['vitc.step']),
+  epoch: Number(meta['vitc.epoch']),
+  version: meta['vitc.version'] ?? null,
   train: parse('train'),
   data: parse('data'),
   test_accuracy: best?.accuracy ?? null,
   best_step: best?.step ?? null,
   train_seconds: Number(parse('elapsed')),
-  command: command || null,
+  commands,
   adapter,
-  wall_seconds: wall ? Number(wall) : null,
+  wall_seconds: walls.length ? walls.reduce((a, b) => a + b, 0) : null,
   history: epochs.map((e) => ({
     epoch: e.epoch + 1,
     step: e.step,

@@ -182,12 +182,14 @@ describe('what the zoo files say', () => {
       interpolation: 'bilinear',
       crop: 1,
     });
-    expect(s.train.batch).toBe(128);
-    expect(s.train.epochs).toBeGreaterThanOrEqual(10);
-    expect(s.train.epochs).toBeLessThanOrEqual(20);
-    expect(s.train.optimizer).toMatchObject({ kind: 'adamw', lr: 1e-3 });
-    expect(s.train.smoothing).toBe(0.1);
-    expect(s.train.augment).toEqual({ flip: true, cropPadding: 2 });
+    // The recipe the bundled model was trained with (docs/TRAINING.md): 5 short epochs.
+    expect(s.patch).toEqual({ height: 7, width: 7 });
+    expect(s.train.batch).toBe(32);
+    expect(s.train.epochs).toBe(5);
+    expect(s.train.optimizer).toMatchObject({ kind: 'adamw', lr: 2e-3, weightDecay: 0.05 });
+    expect(s.train.schedule).toMatchObject({ kind: 'cosine', warmup: 0.25 });
+    expect(s.train.smoothing).toBe(0);
+    expect(s.train.augment).toEqual({ flip: false, cropPadding: 0 });
     expect(specFacts(s).params.total).toBeLessThan(500_000);
   });
 });

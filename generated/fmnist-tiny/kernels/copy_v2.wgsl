@@ -3,7 +3,7 @@
 // copy_v2: strided copy (layout op)
 
 // vitc kernel: copy
-// strided copy over [3136]
+// strided copy over [1024]
 // src offset 0 strides [1]; dst offset 64 strides [1]
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
@@ -12,11 +12,11 @@
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= 3136u) { return; }
+  if (i >= 1024u) { return; }
   var rest = i;
   var s = 0u;
   var d = 64u;
-  { let c = rest % 3136u; rest = rest / 3136u;
+  { let c = rest % 1024u; rest = rest / 1024u;
     s = s + c * 1u; d = d + c * 1u; }
   dst[d] = src[s];
 }
