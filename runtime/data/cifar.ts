@@ -159,6 +159,10 @@ export async function openCifar(
   } else {
     throw new DataError('notFound', metaPath, 'class names file not found');
   }
-  const parts = await Promise.all(files.map((f) => readBytes(f)));
+  // Read concurrently; report the first failing file in file order, not the first to fail.
+  const settled = await Promise.allSettled(files.map((f) => readBytes(f)));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const parts = settled.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value);
   return cifarDataset(name, parts, files, classes, layout);
 }

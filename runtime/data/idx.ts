@@ -166,6 +166,11 @@ export async function openIdx(
   files: { images: string; labels: string },
   classes: readonly string[],
 ): Promise<MemoryDataset> {
-  const [images, labels] = await Promise.all([readIdx(files.images, 3), readIdx(files.labels, 1)]);
+  // Both files are read concurrently, but a failure is reported deterministically: the images
+  // file's first (Promise.all would report whichever read failed first).
+  const [im, lb] = await Promise.allSettled([readIdx(files.images, 3), readIdx(files.labels, 1)]);
+  if (im.status === 'rejected') throw im.reason;
+  if (lb.status === 'rejected') throw lb.reason;
+  const [images, labels] = [im.value, lb.value];
   return idxDataset(name, images, labels, files, classes);
 }
