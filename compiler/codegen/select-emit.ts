@@ -12,7 +12,12 @@ import { renderAttention } from './wgsl/attention.js';
 import { renderCopy } from './wgsl/copy.js';
 import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderFlashAttention } from './wgsl/flash-attention.js';
-import { type MatmulDesc, type MatmulTiling, renderMatmul } from './wgsl/matmul.js';
+import {
+  DEFAULT_MATMUL_TILING,
+  type MatmulDesc,
+  type MatmulTiling,
+  renderMatmul,
+} from './wgsl/matmul.js';
 
 /** How select.ts resolves values: a node's buffer, and its view when it is one. */
 export interface Homes {
@@ -190,7 +195,8 @@ export function emitMatmul(
   };
   const kernel = renderMatmul(desc);
   // Row-norm epilogues need whole rows per workgroup: their tiling is not free to tune.
-  const same = (t: MatmulTiling) => JSON.stringify(t) === JSON.stringify(desc.tiling ?? null);
+  const same = (t: MatmulTiling) =>
+    JSON.stringify(t) === JSON.stringify(desc.tiling ?? DEFAULT_MATMUL_TILING);
   const alternatives =
     opts.tune && !rowNode
       ? TUNE_TILINGS.filter((t) => !same(t)).map((t) => renderMatmul({ ...desc, tiling: t }))
