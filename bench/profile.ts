@@ -7,6 +7,7 @@ import { compileSpec } from '../compiler/pipeline.js';
 import { sharedDevice } from '../runtime/device.js';
 import { PlanExecutor } from '../runtime/executor.js';
 import { compileTrainPlan } from '../runtime/train/trainer.js';
+import { median } from './measure.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -35,7 +36,6 @@ const ex = await PlanExecutor.create(dev, plan);
 const runs: number[][] = [];
 await ex.profileSteps(); // warm-up
 for (let r = 0; r < reps; r++) runs.push(await ex.profileSteps());
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const perStep = plan.steps.map((_, i) => median(runs.map((r) => r[i])));
 const byKernel = new Map<string, { ms: number; n: number }>();
 plan.steps.forEach((s, i) => {

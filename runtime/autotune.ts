@@ -54,6 +54,26 @@ export function adapterKey(info: DeviceInfo): string {
   return [info.backend, info.vendor, info.architecture, info.description].join(' | ');
 }
 
+/** Wall-clock ms per dispatch of `count` dispatches in one pass, one submit, awaited. */
+export async function timeSubmit(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  bindGroup: GPUBindGroup,
+  dispatch: readonly [number, number, number],
+  count = 1,
+): Promise<number> {
+  const enc = device.createCommandEncoder({ label: 'timing' });
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  for (let i = 0; i < count; i++) pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
+  pass.end();
+  const t0 = performance.now();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  return (performance.now() - t0) / count;
+}
+
 /**
  * Median milliseconds per dispatch of `pipeline` with `bindGroup`. A first dispatch warms up and
  * sizes the measurement: slow kernels (CPU adapters) get one more timed dispatch, fast ones
@@ -65,18 +85,7 @@ export async function timeDispatch(
   bindGroup: GPUBindGroup,
   dispatch: readonly [number, number, number],
 ): Promise<number> {
-  const run = async (count: number): Promise<number> => {
-    const enc = device.createCommandEncoder({ label: 'autotune' });
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    for (let i = 0; i < count; i++) pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
-    pass.end();
-    const t0 = performance.now();
-    device.queue.submit([enc.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    return (performance.now() - t0) / count;
-  };
+  const run = (count: number) => timeSubmit(device, pipeline, bindGroup, dispatch, count);
   const first = await run(1);
   if (first > 50) return run(1);
   const rounds = [await run(8), await run(8), await run(8)].sort((a, b) => a - b);

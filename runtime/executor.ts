@@ -9,6 +9,7 @@ import { PipelineCache } from './pipelines.js';
 import {
   adapterKey,
   timeDispatch,
+  timeSubmit,
   type TuneRecord,
   type TuneReport,
   type TuneStore,
@@ -170,20 +171,12 @@ export class PlanExecutor {
    * it loses the overlap of a real run; it says where the time goes, not what a run takes.
    */
   async profileSteps(): Promise<number[]> {
-    const { device } = this.dev;
     const ms: number[] = [];
     for (let i = 0; i < this.plan.steps.length; i++) {
-      const d = this.stepDispatch[i];
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(this.pipelines[this.stepKernel[i]]);
-      pass.setBindGroup(0, this.bindGroups[i]);
-      pass.dispatchWorkgroups(d[0], d[1], d[2]);
-      pass.end();
-      const t0 = performance.now();
-      device.queue.submit([enc.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      ms.push(performance.now() - t0);
+      const pipeline = this.pipelines[this.stepKernel[i]];
+      ms.push(
+        await timeSubmit(this.dev.device, pipeline, this.bindGroups[i], this.stepDispatch[i]),
+      );
     }
     return ms;
   }
@@ -212,19 +205,21 @@ export class PlanExecutor {
         .map((v) => name(v.kernel))
         .sort()
         .join(' | ')} @ ${s.uniforms.join(',')}`;
+      const bindFor = (k: number) =>
+        makeBindGroup(
+          device,
+          this.plan,
+          i,
+          this.pipelines[k],
+          this.buffers,
+          this.uniformBuffer,
+          this.uOffsets[i],
+        );
       let rec = decided.get(key) ?? store.get(adapter, key);
       if (!rec || !variants.some((v) => name(v.kernel) === rec!.kernel)) {
         const ms: Record<string, number> = {};
         for (const v of variants) {
-          const bg = makeBindGroup(
-            device,
-            this.plan,
-            i,
-            this.pipelines[v.kernel],
-            this.buffers,
-            this.uniformBuffer,
-            this.uOffsets[i],
-          );
+          const bg = bindFor(v.kernel);
           ms[name(v.kernel)] = await timeDispatch(device, this.pipelines[v.kernel], bg, v.dispatch);
         }
         const best = Object.entries(ms).sort((a, b) => a[1] - b[1])[0][0];
@@ -239,15 +234,7 @@ export class PlanExecutor {
       const v = variants.find((x) => name(x.kernel) === rec!.kernel)!;
       this.stepKernel[i] = v.kernel;
       this.stepDispatch[i] = v.dispatch;
-      this.bindGroups[i] = makeBindGroup(
-        device,
-        this.plan,
-        i,
-        this.pipelines[v.kernel],
-        this.buffers,
-        this.uniformBuffer,
-        this.uOffsets[i],
-      );
+      this.bindGroups[i] = bindFor(v.kernel);
     }
     report.shapes = decided.size;
     await store.save();
