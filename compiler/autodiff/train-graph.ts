@@ -25,21 +25,23 @@ export interface TrainGraphOptions {
 }
 
 /**
- * Inputs: `image` f32 [B, C, H, W], `labels` i32 [B], `rng_seed` i32 [] (only when a dropout
- * site is active), `lr` f32 [] (+ `bc1`, `bc2` for Adam/AdamW), the optimizer state
- * `{state}.{param}` (optim.ts optimizerStates), and every parameter.
- * Outputs: `loss` [], `logits` [B, K], `grad_norm` [] (with clipping: the norm before
- * clipping, as clip_grad_norm_ returns it), `new.{param}` for every parameter, then
- * `new_{state}.{param}` per state, parameters in timm order (modelParams), then `grad.{param}`
- * if asked for.
+ * The forward pass in train mode, the loss and the backward pass, without clipping or the
+ * optimizer: outputs `loss` [], `logits` [B, K] and `grad.{param}` (the raw gradients) for every
+ * parameter in timm order. The GPU training plan applies the optimizer to these gradients as one
+ * packed kernel (compiler/codegen/pack-optimizer.ts) instead of per-parameter graph ops.
  */
-export function buildTrainGraph(spec: Spec, opts: TrainGraphOptions): Graph {
-  if (spec.head.classes === 0) throw new Error('buildTrainGraph: training needs a classifier head');
-  const smoothing = opts.smoothing ?? spec.train.smoothing;
-  const clip = opts.clip === undefined ? spec.train.clip : opts.clip;
-  const opt = opts.optimizer ?? spec.train.optimizer;
+export function buildBackwardGraph(spec: Spec, opts: { batch: number; smoothing?: number }): Graph {
+  const { b, grads, infos } = forwardAndBackward(spec, opts.batch, opts.smoothing);
+  infos.forEach((p, k) => b.output(`grad.${p.name}`, grads[k]));
+  const g = b.build();
+  assertValidGraph(g, `backward graph of ${spec.name}`);
+  return g;
+}
 
-  const forward = lowerVit(spec, { batch: opts.batch, mode: 'train' });
+function forwardAndBackward(spec: Spec, batch: number, smoothingOpt?: number) {
+  if (spec.head.classes === 0) throw new Error('buildTrainGraph: training needs a classifier head');
+  const smoothing = smoothingOpt ?? spec.train.smoothing;
+  const forward = lowerVit(spec, { batch, mode: 'train' });
   const b = builderFrom(forward);
   const logits = outputNode(forward, 'logits').id;
   const { loss } = addCrossEntropyLoss(b, logits, { smoothing });
@@ -52,9 +54,27 @@ export function buildTrainGraph(spec: Spec, opts: TrainGraphOptions): Graph {
       `buildTrainGraph: the graph's parameters differ from modelParams (missing: ${missing.join(', ')})`,
     );
   const paramIds = infos.map((p) => ids.get(p.name)!);
-
   const raw = appendBackward(b, b.build(), loss, paramIds);
-  let grads: Value[] = paramIds.map((id) => raw.get(id)!);
+  const grads: Value[] = paramIds.map((id) => raw.get(id)!);
+  b.output('loss', loss);
+  b.output('logits', logits);
+  return { b, grads, infos, paramIds };
+}
+
+/**
+ * Inputs: `image` f32 [B, C, H, W], `labels` i32 [B], `rng_seed` i32 [] (only when a dropout
+ * site is active), `lr` f32 [] (+ `bc1`, `bc2` for Adam/AdamW), the optimizer state
+ * `{state}.{param}` (optim.ts optimizerStates), and every parameter.
+ * Outputs: `loss` [], `logits` [B, K], `grad_norm` [] (with clipping: the norm before
+ * clipping, as clip_grad_norm_ returns it), `new.{param}` for every parameter, then
+ * `new_{state}.{param}` per state, parameters in timm order (modelParams), then `grad.{param}`
+ * if asked for.
+ */
+export function buildTrainGraph(spec: Spec, opts: TrainGraphOptions): Graph {
+  const clip = opts.clip === undefined ? spec.train.clip : opts.clip;
+  const opt = opts.optimizer ?? spec.train.optimizer;
+  const { b, grads: raw, infos, paramIds } = forwardAndBackward(spec, opts.batch, opts.smoothing);
+  let grads = raw;
   let total: Value | null = null;
   if (clip !== null) ({ grads, total } = clipGradNorm(b, grads, clip));
   const updated = appendOptimizerUpdate(
@@ -63,8 +83,6 @@ export function buildTrainGraph(spec: Spec, opts: TrainGraphOptions): Graph {
     infos.map((info, k) => ({ info, value: paramIds[k], grad: grads[k] })),
   );
 
-  b.output('loss', loss);
-  b.output('logits', logits);
   if (total !== null) b.output('grad_norm', total);
   for (const u of updated) b.output(`new.${u.name}`, u.value);
   for (const state of updated[0]?.states.keys() ?? [])

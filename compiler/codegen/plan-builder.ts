@@ -13,10 +13,14 @@ import {
 } from './plan.js';
 import { type KernelSizes, type KernelSource, packUniforms } from './wgsl/builder.js';
 
-/** Where a value lives: a whole physical buffer (views with offsets are copied, not bound). */
+/**
+ * Where a value lives: a physical buffer, from `offset` (default 0; a multiple of BIND_ALIGN, used
+ * by packed arenas) for `bytes`. Views with element offsets are copied, not bound.
+ */
 export interface Loc {
   buffer: number;
   bytes: number;
+  offset?: number;
 }
 
 export class CodegenError extends Error {
@@ -32,6 +36,24 @@ export class PlanBuilder {
   readonly params: PlanTensor[] = [];
   private readonly byText = new Map<string, number>();
   private readonly nameCount = new Map<string, number>();
+
+  /** A builder that continues `plan` (its kernels keep their indices and names). */
+  static from(plan: Plan): PlanBuilder {
+    const pb = new PlanBuilder();
+    pb.kernels.push(...plan.kernels);
+    pb.buffers.push(...plan.buffers);
+    pb.steps.push(...plan.steps);
+    pb.inputs.push(...plan.inputs);
+    pb.outputs.push(...plan.outputs);
+    pb.params.push(...plan.params);
+    plan.kernels.forEach((k, i) => {
+      if (k.wgsl !== undefined) pb.byText.set(k.wgsl, i);
+      // Names are `base` or `base_vN`; count the base so new names stay unique.
+      const base = k.name.replace(/_v\d+$/, '');
+      pb.nameCount.set(base, (pb.nameCount.get(base) ?? 0) + 1);
+    });
+    return pb;
+  }
 
   buffer(
     name: string,
@@ -94,7 +116,12 @@ export class PlanBuilder {
         const loc = bind[d.name];
         if (!loc)
           throw new CodegenError(`${src.name}: no buffer bound to '${d.name}' (step ${label})`);
-        return { binding: d.binding, buffer: loc.buffer, offset: 0, size: loc.bytes };
+        return {
+          binding: d.binding,
+          buffer: loc.buffer,
+          offset: loc.offset ?? 0,
+          size: loc.bytes,
+        };
       });
     const extra = Object.keys(bind).filter((k) => !src.bindings.some((d) => d.name === k));
     if (extra.length)

@@ -1,7 +1,6 @@
 // What `vitc explain` says about the compiled plans: the fusion decisions with their reasons,
 // dispatches per transformer block, and the device memory a forward pass and a training step
 // allocate — all computed from the actual plans, not estimated.
-import { buildTrainGraph } from '../autodiff/train-graph.js';
 import { bytes } from '../cli/format.js';
 import { lowerVit } from '../lower/vit.js';
 import type { Spec } from '../spec/types.js';
@@ -9,6 +8,7 @@ import type { FusionPlan } from './fuse.js';
 import { type MemoryReport, memoryReport } from './memory.js';
 import type { Plan } from './plan.js';
 import { selectWithFusion } from './select.js';
+import { compileTrainPlanWithFusion } from './train-plan.js';
 
 /** Dispatches per transformer block: a step belongs to the block its first node is in. */
 export function dispatchesPerBlock(plan: Plan, depth: number): number[] {
@@ -47,7 +47,7 @@ export function planFacts(spec: Spec, batch = 1, train = true): PlanFacts {
     },
   };
   if (train && spec.head.classes > 0) {
-    const t = selectWithFusion(buildTrainGraph(spec, { batch }), { ...meta, mode: 'train' });
+    const t = compileTrainPlanWithFusion(spec, batch, meta.specFile);
     facts.train = {
       dispatches: t.plan.steps.length,
       kernels: t.plan.kernels.length,

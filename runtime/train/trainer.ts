@@ -1,9 +1,10 @@
 /**
  * Training on WebGPU. The whole step (forward, loss, backward, clipping, AdamW) is one compiled
- * plan (compiler/autodiff buildTrainGraph); parameters and optimizer state stay on the GPU for the
- * whole run. A step is ONE command encoder: the plan's dispatches, then copyBufferToBuffer of
- * every `new.{p}` / `new_{state}.{p}` output over the buffers the next step reads, then a copy of
- * the loss and logits into a small mappable buffer of that step. The CPU only writes the batch,
+ * plan (compiler/codegen/train-plan.ts); parameters and optimizer state stay on the GPU for the
+ * whole run. A step is ONE command encoder: the plan's dispatches (the optimizer updates the
+ * packed parameters and states in place, so `new.{p}` is `{p}`'s own memory and needs no copy;
+ * a plan whose outputs are elsewhere gets copyBufferToBuffer of each over the next step's
+ * inputs), then a copy of the loss and logits into a small mappable buffer of that step. The CPU only writes the batch,
  * the labels and the step's scalars (lr, bc1, bc2, rng_seed) and never waits inside a step.
  *
  * Reading results: each step's mappable buffer is mapped (mapAsync) right after the submit. The
@@ -11,10 +12,8 @@
  * k's loss is read while step k+1 runs. The caller bounds how far the CPU runs ahead with
  * collect(maxInFlight) (backpressure: queued batches are staged memory) and drains with flush().
  */
-import { buildTrainGraph } from '../../compiler/autodiff/train-graph.js';
 import { optimizerScalars, optimizerStates } from '../../compiler/autodiff/optim.js';
-import type { Plan } from '../../compiler/codegen/plan.js';
-import { selectKernels } from '../../compiler/codegen/select.js';
+import { compileTrainPlan } from '../../compiler/codegen/train-plan.js';
 import { modelParams } from '../../compiler/spec/params.js';
 import type { Spec } from '../../compiler/spec/types.js';
 import { hashInts } from '../data/rng.js';
@@ -30,10 +29,7 @@ export function dropoutSeed(seed: number, step: number): number {
   return hashInts([seed, STREAM_DROPOUT, step]) | 0;
 }
 
-export function compileTrainPlan(spec: Spec, batch: number, specFile = `${spec.name}.vit`): Plan {
-  const graph = buildTrainGraph(spec, { batch });
-  return selectKernels(graph, { spec: spec.name, specFile, batch, mode: 'train' });
-}
+export { compileTrainPlan };
 
 /** What one step gave back. */
 export interface StepResult {
