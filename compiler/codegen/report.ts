@@ -30,7 +30,7 @@ export interface PlanFacts {
     fusion: FusionPlan;
   };
   /** Absent when the model has no classifier head (nothing to train). */
-  train?: { dispatches: number; kernels: number; memory: MemoryReport };
+  train?: { dispatches: number; kernels: number; memory: MemoryReport; optimizer: number };
 }
 
 export function planFacts(spec: Spec, batch = 1, train = true): PlanFacts {
@@ -52,6 +52,8 @@ export function planFacts(spec: Spec, batch = 1, train = true): PlanFacts {
       dispatches: t.plan.steps.length,
       kernels: t.plan.kernels.length,
       memory: memoryReport(t.plan),
+      // The clip and the update over all parameters (pack-optimizer.ts).
+      optimizer: t.plan.steps.filter((s) => /^(optimizer|clip_grad_norm):/.test(s.label)).length,
     };
   }
   return facts;
@@ -83,7 +85,8 @@ export function planText(f: PlanFacts): string {
   ];
   if (f.train) {
     lines.push(
-      `  train step  ${f.train.dispatches} dispatches, ${f.train.kernels} kernels (forward, backward, optimizer)`,
+      `  train step  ${f.train.dispatches} dispatches, ${f.train.kernels} kernels (forward, backward; ` +
+        `clip and optimizer over all parameters in ${f.train.optimizer})`,
     );
     lines.push(`              ${memoryLine(f.train.memory)}`);
   }

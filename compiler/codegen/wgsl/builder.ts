@@ -274,6 +274,25 @@ export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
+/** A kernel without uniforms whose grid is fixed at render time (everything baked into the text). */
+export function fixedSource(
+  name: string,
+  w: WgslWriter,
+  bs: BindingSet,
+  workgroup: number,
+  dispatch: Vec3,
+): KernelSource {
+  return {
+    name,
+    wgsl: w.toString(),
+    entry: ENTRY_POINT,
+    workgroupSize: [workgroup, 1, 1],
+    bindings: bs.decls,
+    uniforms: [],
+    dispatch: () => dispatch,
+  };
+}
+
 /** Lower-case, [a-z0-9_] only, so kernel names can be file names. */
 export function sanitizeName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_]+/g, '_');

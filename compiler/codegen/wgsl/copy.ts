@@ -9,7 +9,7 @@
  */
 import {
   BindingSet,
-  ENTRY_POINT,
+  fixedSource,
   WgslWriter,
   check,
   entrySignature,
@@ -18,7 +18,6 @@ import {
   renderHeader,
   u32,
   type KernelSource,
-  type Vec3,
 } from './builder.js';
 
 export interface CopyDesc {
@@ -61,14 +60,5 @@ export function renderCopy(desc: CopyDesc): KernelSource {
     }
     w.line('dst[d] = src[s];');
   });
-  const dispatch: Vec3 = grid1d(Math.ceil(total / WG));
-  return {
-    name: desc.name,
-    wgsl: w.toString(),
-    entry: ENTRY_POINT,
-    workgroupSize: [WG, 1, 1],
-    bindings: bs.decls,
-    uniforms: [],
-    dispatch: () => dispatch,
-  };
+  return fixedSource(desc.name, w, bs, WG, grid1d(Math.ceil(total / WG)));
 }

@@ -16,7 +16,7 @@
 import type { OptimizerConfig } from '../../autodiff/optim.js';
 import {
   BindingSet,
-  ENTRY_POINT,
+  fixedSource,
   type KernelSource,
   type Vec3,
   WgslWriter,
@@ -33,35 +33,26 @@ import {
 
 const WG = 64;
 
-function source(name: string, w: WgslWriter, bs: BindingSet, dispatch: Vec3): KernelSource {
-  return {
-    name,
-    wgsl: w.toString(),
-    entry: ENTRY_POINT,
-    workgroupSize: [WG, 1, 1],
-    bindings: bs.decls,
-    uniforms: [],
-    dispatch: () => dispatch,
-  };
-}
-
 /** How many partial sums the norm reduction uses for an arena of `vec4s` vec4s. */
 export function sumsqPartials(vec4s: number): number {
   // At least 16 vec4s per invocation, at most 256 workgroups (the finishing kernel reads them all).
   return Math.max(1, Math.min(256, ceilDiv(vec4s, WG * 16)));
 }
 
-export function renderSumsqPartials(desc: { vec4s: number }): KernelSource {
-  const n = desc.vec4s;
-  const parts = sumsqPartials(n);
-  const name = `sumsq_partials_n${n}_p${parts}`;
+/**
+ * One-pass sum kernels: each invocation accumulates `acc` in `accumulate`, the workgroup adds
+ * the accumulators in a fixed tree, and `finish` stores `total` (in uniform control flow).
+ */
+function renderSumKernel(
+  name: string,
+  doc: string,
+  bs: BindingSet,
+  accumulate: (w: WgslWriter) => void,
+  finish: (w: WgslWriter) => void,
+  dispatch: Vec3,
+): KernelSource {
   const w = new WgslWriter();
-  renderHeader(w, name, [
-    `Σx² over ${n} vec4s in ${parts} fixed-order partial sums (the global gradient norm, part 1)`,
-  ]);
-  const bs = new BindingSet()
-    .storage('x', 'read', 'vec4<f32>')
-    .storage('partials', 'read_write', 'f32');
+  renderHeader(w, name, [doc]);
   bs.render(w);
   w.line(`var<workgroup> scratch: array<f32, ${WG}>;`);
   w.line();
@@ -69,20 +60,34 @@ export function renderSumsqPartials(desc: { vec4s: number }): KernelSource {
   w.line();
   w.block(entrySignature([WG, 1, 1]), () => {
     w.line('var acc = 0.0;');
-    w.block(
-      `for (var i = wid.x * ${u32(WG)} + lid; i < ${u32(n)}; i = i + ${u32(parts * WG)})`,
-      () => {
-        w.line('let v = x[i];');
-        w.line('acc = acc + dot(v, v);');
-      },
-    );
+    accumulate(w);
     w.line('let total = wg_sum(acc, lid);');
-    w.line('if (lid == 0u) { partials[wid.x] = total; }');
+    finish(w);
   });
-  return source(name, w, bs, [parts, 1, 1]);
+  return fixedSource(name, w, bs, WG, dispatch);
 }
 
-/** torch.nn.utils.clip_grad_norm_'s epsilon (compiler/autodiff/optim.ts CLIP_EPS). */
+export function renderSumsqPartials(desc: { vec4s: number }): KernelSource {
+  const n = desc.vec4s;
+  const parts = sumsqPartials(n);
+  return renderSumKernel(
+    `sumsq_partials_n${n}_p${parts}`,
+    `Σx² over ${n} vec4s in ${parts} fixed-order partial sums (the global gradient norm, part 1)`,
+    new BindingSet().storage('x', 'read', 'vec4<f32>').storage('partials', 'read_write', 'f32'),
+    (w) =>
+      w.block(
+        `for (var i = wid.x * ${u32(WG)} + lid; i < ${u32(n)}; i = i + ${u32(parts * WG)})`,
+        () => {
+          w.line('let v = x[i];');
+          w.line('acc = acc + dot(v, v);');
+        },
+      ),
+    (w) => w.line('if (lid == 0u) { partials[wid.x] = total; }'),
+    [parts, 1, 1],
+  );
+}
+
+/** The norm and torch.nn.utils.clip_grad_norm_'s coefficient (eps: optim.ts CLIP_EPS). */
 export function renderClipStats(desc: {
   partials: number;
   maxNorm: number;
@@ -90,31 +95,22 @@ export function renderClipStats(desc: {
 }): KernelSource {
   const { partials: P, maxNorm, eps } = desc;
   check(maxNorm > 0, 'clip_stats', `max norm must be > 0, got ${maxNorm}`);
-  const name = `clip_stats_p${P}`;
-  const w = new WgslWriter();
-  renderHeader(w, name, [
+  return renderSumKernel(
+    `clip_stats_p${P}`,
     `global gradient norm from ${P} partial sums; coef = min(1, ${maxNorm} / (norm + ${eps}))`,
-  ]);
-  const bs = new BindingSet()
-    .storage('partials', 'read', 'f32')
-    .storage('stats', 'read_write', 'f32');
-  bs.render(w);
-  w.line(`var<workgroup> scratch: array<f32, ${WG}>;`);
-  w.line();
-  renderWorkgroupReduce(w, 'wg_sum', 'scratch', WG, (a, b) => `${a} + ${b}`);
-  w.line();
-  w.block(entrySignature([WG, 1, 1]), () => {
-    w.line('var acc = 0.0;');
-    w.block(`for (var i = lid; i < ${u32(P)}; i = i + ${u32(WG)})`, () =>
-      w.line('acc = acc + partials[i];'),
-    );
-    w.line('let norm = sqrt(wg_sum(acc, lid));');
-    w.block('if (lid == 0u)', () => {
-      w.line('stats[0] = norm;');
-      w.line(`stats[1] = min(1.0, ${f32(maxNorm)} / (norm + ${f32(eps)}));`);
-    });
-  });
-  return source(name, w, bs, [1, 1, 1]);
+    new BindingSet().storage('partials', 'read', 'f32').storage('stats', 'read_write', 'f32'),
+    (w) =>
+      w.block(`for (var i = lid; i < ${u32(P)}; i = i + ${u32(WG)})`, () =>
+        w.line('acc = acc + partials[i];'),
+      ),
+    (w) =>
+      w.block('if (lid == 0u)', () => {
+        w.line('let norm = sqrt(total);');
+        w.line('stats[0] = norm;');
+        w.line(`stats[1] = min(1.0, ${f32(maxNorm)} / (norm + ${f32(eps)}));`);
+      }),
+    [1, 1, 1],
+  );
 }
 
 export interface UpdateDesc {
@@ -181,5 +177,5 @@ export function renderOptimizerUpdate(desc: UpdateDesc): KernelSource {
       w.line(`if (decays) { p0 = p * (1.0 - lr_t * ${f32(wd)}); }`);
     w.line('params[i] = p0 - (m / denom) * (lr_t / bc1[0]);');
   });
-  return source(name, w, bs, grid1d(ceilDiv(n, WG)));
+  return fixedSource(name, w, bs, WG, grid1d(ceilDiv(n, WG)));
 }

@@ -13,7 +13,7 @@
 import { RNG_WGSL, dropThreshold } from '../../ir/rng.js';
 import {
   BindingSet,
-  ENTRY_POINT,
+  fixedSource,
   WgslWriter,
   entrySignature,
   f32,
@@ -23,14 +23,10 @@ import {
   renderWorkgroupReduce,
   u32,
   type KernelSource,
-  type Vec3,
 } from './builder.js';
 
 const WG = 64;
 
-function source(name: string, w: WgslWriter, bs: BindingSet, wg: number, dispatch: Vec3): KernelSource {
-  return { name, wgsl: w.toString(), entry: ENTRY_POINT, workgroupSize: [wg, 1, 1], bindings: bs.decls, uniforms: [], dispatch: () => dispatch };
-}
 
 export function renderCrossEntropy(desc: { batch: number; classes: number; smoothing: number }): KernelSource {
   const { batch: B, classes: K, smoothing: s } = desc;
@@ -60,7 +56,7 @@ export function renderCrossEntropy(desc: { batch: number; classes: number; smoot
     w.line('let total = wg_sum(acc, lid);');
     w.line(`if (lid == 0u) { loss[0] = total / ${f32(B)}; }`);
   });
-  return source(name, w, bs, WG, [1, 1, 1]);
+  return fixedSource(name, w, bs, WG, [1, 1, 1]);
 }
 
 export function renderOneHot(desc: { count: number; classes: number }): KernelSource {
@@ -77,7 +73,7 @@ export function renderOneHot(desc: { count: number; classes: number }): KernelSo
     w.line(`if (i >= ${u32(total)}) { return; }`);
     w.line(`out[i] = select(0.0, 1.0, u32(labels[i / ${u32(K)}]) == i % ${u32(K)});`);
   });
-  return source(name, w, bs, WG, grid1d(Math.ceil(total / WG)));
+  return fixedSource(name, w, bs, WG, grid1d(Math.ceil(total / WG)));
 }
 
 export function renderDropout(desc: { kind: 'dropout' | 'drop_path'; numel: number; perSample: number; rate: number; stream: number }): KernelSource {
@@ -97,5 +93,5 @@ export function renderDropout(desc: { kind: 'dropout' | 'drop_path'; numel: numb
     w.line(`let dropped = vitc_drop(bitcast<u32>(seed[0]), ${u32(stream)}, ${index}, ${u32(dropThreshold(rate))});`);
     w.line(`out[i] = select(x[i] * ${f32(1 / (1 - rate))}, 0.0, dropped);`);
   });
-  return source(name, w, bs, WG, grid1d(Math.ceil(numel / WG)));
+  return fixedSource(name, w, bs, WG, grid1d(Math.ceil(numel / WG)));
 }
