@@ -1,5 +1,5 @@
 // `vitc train SPEC --data SOURCE --out DIR [--epochs N --batch N --lr X --weight-decay X --warmup N
-//  --smoothing X --clip X --seed N --limit N] [--resume DIR]`
+//  --smoothing X --clip X --seed N --limit N --val F] [--resume DIR]`
 // Trains on WebGPU (runtime/train/loop.ts): progress on stderr, one summary line per epoch on
 // stdout, DIR/metrics.jsonl, DIR/curves.png, DIR/last.safetensors and DIR/best.safetensors.
 // Ctrl-C finishes the current step, saves DIR/last.safetensors and exits 130.
@@ -93,6 +93,13 @@ const FLAGS: FlagSpec[] = [
     description: 'evaluate on the first N test images only',
   },
   {
+    name: 'val',
+    kind: 'string',
+    value: 'F',
+    description:
+      'hold out this fraction of the training images (per class, seeded) for validation; the best checkpoint is chosen on it',
+  },
+  {
     name: 'log-every',
     kind: 'string',
     value: 'N',
@@ -112,7 +119,7 @@ export const trainCommand: Command = {
   summary: 'train a model on WebGPU: checkpoints, metrics.jsonl, curves.png',
   usage:
     'vitc train SPEC --data SOURCE --out DIR [--epochs N] [--batch N] [--lr X] [--weight-decay X] [--warmup N]\n' +
-    '                  [--smoothing X] [--clip X|none] [--seed N] [--limit N] [--test-limit N] [--resume DIR]',
+    '                  [--smoothing X] [--clip X|none] [--seed N] [--limit N] [--test-limit N] [--val F] [--resume DIR]',
   details:
     "Flags override the spec's train block. Each epoch drops its last partial batch, then evaluates on the\n" +
     'test split; DIR/last.safetensors is written every epoch and DIR/best.safetensors when the test accuracy\n' +
@@ -158,6 +165,7 @@ export const trainCommand: Command = {
     };
     const limit = pos('limit');
     const testLimit = pos('test-limit');
+    const val = numberFlag(args, 'val', cmd, (n) => n > 0 && n < 1, 'a fraction in (0, 1)');
     const logEvery = pos('log-every');
 
     // Ctrl-C: the first asks the loop to stop after the current step and save; a second one quits.
@@ -188,6 +196,7 @@ export const trainCommand: Command = {
         overrides,
         limit,
         testLimit,
+        ...(val !== undefined ? { val } : {}),
         logEvery,
         device: dev,
         log: (t) => io.err(t),
@@ -204,7 +213,7 @@ export const trainCommand: Command = {
         return 130;
       }
       const best = r.best
-        ? `; best test accuracy ${(r.best.accuracy * 100).toFixed(2)}% in ${r.best.path}`
+        ? `; best ${r.best.on} accuracy ${(r.best.accuracy * 100).toFixed(2)}% in ${r.best.path}`
         : '';
       io.err(`vitc: done: ${r.step} steps, ${r.epoch} epochs; last checkpoint ${r.last}${best}\n`);
       return 0;

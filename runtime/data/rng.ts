@@ -11,6 +11,8 @@
 export const STREAM_SHUFFLE = 1;
 export const STREAM_AUGMENT = 2;
 export const STREAM_SPLIT = 3;
+/** Stream 4 is the trainer's dropout seed (runtime/train/trainer.ts STREAM_DROPOUT). */
+export const STREAM_HOLDOUT = 5;
 
 /** murmur3's 32-bit finalizer: a bijection that spreads every input bit over the output. */
 export function fmix32(h: number): number {

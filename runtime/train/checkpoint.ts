@@ -46,8 +46,12 @@ export interface CheckpointMeta {
   /** Dropout seed of step t = hashInts([train.seed, STREAM_DROPOUT, t]); stored for the record. */
   rng: { scheme: string; seed: number };
   /** The `--data` source and `--limit` of the run. */
-  data: { source: string; limit: number | null; testLimit: number | null };
-  /** Best test accuracy so far (for best.safetensors) and the step it was reached at. */
+  /** `val`: the held-out fraction of a run trained with `--val` (absent otherwise). */
+  data: { source: string; limit: number | null; testLimit: number | null; val?: number };
+  /**
+   * Best accuracy so far (for best.safetensors) and the step it was reached at: on the held-out
+   * validation part with `--val`, else on the test split.
+   */
   best: { accuracy: number; step: number } | null;
   /** Seconds of training so far, so elapsed time continues across resumes. */
   elapsed: number;

@@ -11,6 +11,7 @@ import type { MetricsRecord } from './metrics.js';
 
 const TRAIN: RGB = [31, 119, 180];
 const TEST: RGB = [255, 127, 14];
+const VAL: RGB = [44, 160, 44];
 const GREY: RGB = [120, 120, 120];
 
 /** Values of points (x, y), x increasing, at each grid x: linear between points, NaN outside. */
@@ -36,6 +37,8 @@ interface Panel {
   title: string;
   train: [number, number][];
   test: [number, number][];
+  /** Held-out validation points (empty without `--val`). */
+  val: [number, number][];
   min?: number;
   max?: number;
 }
@@ -54,18 +57,23 @@ function drawPanel(
   const grid = Array.from({ length: G }, (_, i) => (i * maxStep) / (G - 1));
   const train = resample(p.train, grid);
   const test = resample(p.test, grid);
-  const vals = [...p.train, ...p.test].map((q) => q[1]).filter(Number.isFinite);
+  const vals = [...p.train, ...p.test, ...p.val].map((q) => q[1]).filter(Number.isFinite);
   let lo = p.min ?? (vals.length ? Math.min(...vals) : 0);
   let hi = p.max ?? (vals.length ? Math.max(...vals) : 1);
   if (hi - lo < 1e-9) [lo, hi] = [lo - 0.5, hi + 0.5];
   const box = { x, y, width: w, height: h };
-  plotSeries(c, [train, test], box, { colors: [TRAIN, TEST], min: lo, max: hi });
-  // Epoch markers on the test curve, at the same positions plotSeries uses.
-  for (const [sx, sy] of p.test) {
-    const px = Math.round(x + 1 + (maxStep > 0 ? (sx * (w - 3)) / maxStep : 0));
-    const py = Math.round(y + 1 + ((hi - Math.min(hi, Math.max(lo, sy))) * (h - 3)) / (hi - lo));
-    fillRect(c, px - 1, py - 1, 3, 3, TEST);
-  }
+  const series = p.val.length ? [train, test, resample(p.val, grid)] : [train, test];
+  plotSeries(c, series, box, { colors: [TRAIN, TEST, VAL], min: lo, max: hi });
+  // Epoch markers on the test (and validation) curves, at the same positions plotSeries uses.
+  for (const [points, color] of [
+    [p.test, TEST],
+    [p.val, VAL],
+  ] as const)
+    for (const [sx, sy] of points) {
+      const px = Math.round(x + 1 + (maxStep > 0 ? (sx * (w - 3)) / maxStep : 0));
+      const py = Math.round(y + 1 + ((hi - Math.min(hi, Math.max(lo, sy))) * (h - 3)) / (hi - lo));
+      fillRect(c, px - 1, py - 1, 3, 3, color);
+    }
   drawText(c, fmt(hi), x - 4 - fmt(hi).length * 6, y, GREY);
   drawText(c, fmt(lo), x - 4 - fmt(lo).length * 6, y + h - 7, GREY);
   drawText(c, '0', x, y + h + 4, GREY);
@@ -87,6 +95,11 @@ export function renderCurves(records: readonly MetricsRecord[], title = ''): Can
   drawText(c, 'TRAIN', W - 134, 8, TRAIN);
   fillRect(c, W - 90, 10, 12, 3, TEST);
   drawText(c, 'TEST', W - 74, 8, TEST);
+  const hasVal = epochs.some((r) => r.val_acc !== undefined);
+  if (hasVal) {
+    fillRect(c, W - 42, 10, 12, 3, VAL);
+    drawText(c, 'VAL', W - 26, 8, VAL);
+  }
   const pt = (r: MetricsRecord, v: number | undefined): [number, number] => [r.step, v ?? NaN];
   // Training points: every step record, and epoch records (their loss covers the whole epoch).
   const trainLoss = steps.map((r) => pt(r, r.loss)).filter((q) => Number.isFinite(q[1]));
@@ -95,8 +108,28 @@ export function renderCurves(records: readonly MetricsRecord[], title = ''): Can
   const testAcc = epochs
     .map((r) => pt(r, (r.test_acc ?? NaN) * 100))
     .filter((q) => Number.isFinite(q[1]));
-  drawPanel(c, { title: 'LOSS', train: trainLoss, test: testLoss }, 50, 50, 250, 200, maxStep);
-  drawPanel(c, { title: 'ACCURACY %', train: trainAcc, test: testAcc }, 370, 50, 250, 200, maxStep);
+  const series = (v: (r: MetricsRecord) => number | undefined) =>
+    epochs.map((r) => pt(r, v(r))).filter((q) => Number.isFinite(q[1]));
+  const valLoss = series((r) => r.val_loss);
+  const valAcc = series((r) => (r.val_acc === undefined ? undefined : r.val_acc * 100));
+  drawPanel(
+    c,
+    { title: 'LOSS', train: trainLoss, test: testLoss, val: valLoss },
+    50,
+    50,
+    250,
+    200,
+    maxStep,
+  );
+  drawPanel(
+    c,
+    { title: 'ACCURACY %', train: trainAcc, test: testAcc, val: valAcc },
+    370,
+    50,
+    250,
+    200,
+    maxStep,
+  );
   const last = epochs[epochs.length - 1];
   if (last?.test_acc !== undefined) {
     const text = `EPOCH ${last.epoch + 1}: TEST ACC ${(last.test_acc * 100).toFixed(2)}%`;

@@ -17,6 +17,8 @@ import { learningRate, scheduleFor } from '../../compiler/autodiff/schedule.js';
 import type { Spec, TrainSpec } from '../../compiler/spec/types.js';
 import { BatchLoader, type LoaderOptions } from '../data/loader.js';
 import { openDataset } from '../data/dataset.js';
+import { DataError } from '../data/errors.js';
+import { holdOut, subset } from '../data/holdout.js';
 import type { Dataset } from '../data/types.js';
 import { sharedDevice, type VitcDevice } from '../device.js';
 import { initParams } from '../init.js';
@@ -61,6 +63,12 @@ export interface TrainRunOptions {
   /** Use only the first N training (test) images. */
   limit?: number;
   testLimit?: number;
+  /**
+   * Hold this fraction of the training images out as a validation part (runtime/data/holdout.ts);
+   * the best checkpoint is then chosen by validation accuracy, not test accuracy. On resume
+   * defaults to the checkpoint's.
+   */
+  val?: number;
   device?: VitcDevice;
   /** Progress and notices (stderr), and the per-epoch summary lines (stdout). */
   log?: (text: string) => void;
@@ -89,7 +97,8 @@ export interface TrainRunResult {
   totalSteps: number;
   epoch: number;
   last: string;
-  best: { accuracy: number; step: number; path: string } | null;
+  /** The best checkpoint; `on`: the split it was chosen by. */
+  best: { accuracy: number; step: number; path: string; on: 'val' | 'test' } | null;
   records: number;
 }
 
@@ -113,17 +122,11 @@ export function applyOverrides(train: TrainSpec, o: TrainOverrides = {}): TrainS
 /** The first `n` samples of a data set (`--limit`). */
 export function firstN(ds: Dataset, n: number | undefined | null): Dataset {
   if (n === undefined || n === null || n >= ds.size) return ds;
-  const load = ds.load;
-  return {
-    name: ds.name,
-    size: n,
-    classes: ds.classes,
-    shape: ds.shape,
-    fixedShape: ds.fixedShape,
-    get: (i) => ds.get(i),
-    ...(load ? { load: (i: number) => load.call(ds, i) } : {}),
-    label: (i) => ds.label(i),
-  };
+  return subset(
+    ds,
+    Array.from({ length: n }, (_, i) => i),
+    ds.name,
+  );
 }
 
 const now = () => performance.now() / 1000;
@@ -143,7 +146,18 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainRunResult>
   const limit = opts.limit ?? meta?.data.limit ?? null;
   const testLimit = opts.testLimit ?? meta?.data.testLimit ?? null;
 
-  const trainDs = firstN(await openDataset(source, 'train'), limit);
+  const val = opts.val ?? meta?.data.val ?? null;
+  if (meta && (meta.data.val ?? null) !== val)
+    throw new DataError(
+      'options',
+      join(opts.resume!, 'last.safetensors'),
+      `the run held out ${meta.data.val ?? 'no'} validation fraction; --val ${val} would change the training images`,
+      'resume without --val (the checkpoint keeps the split)',
+    );
+  const fullTrain = firstN(await openDataset(source, 'train'), limit);
+  const split = val !== null ? holdOut(fullTrain, val, train.seed) : null;
+  const trainDs = split ? split.train : fullTrain;
+  const valDs = split?.val ?? null;
   const testDs = firstN(await openDataset(source, 'test'), testLimit);
   const K = spec.head.classes;
   classNames(trainDs.classes, K, trainDs.name); // refuses a data set with more classes than the head
@@ -195,7 +209,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainRunResult>
   try {
     trainer.setState(ck ? ck.params : initParams(spec, initSeed), ck?.optim);
     log(
-      `vitc: training ${spec.name} on ${trainDs.name} (${trainDs.size} images, ${stepsPerEpoch} steps of ${train.batch} per epoch` +
+      `vitc: training ${spec.name} on ${trainDs.name} (${trainDs.size} images${valDs ? `, ${valDs.size} held out for validation` : ''}, ${stepsPerEpoch} steps of ${train.batch} per epoch` +
         `${trainDs.size % train.batch ? `, last ${trainDs.size % train.batch} dropped` : ''}), ` +
         `${train.epochs} epochs; device: ${dev.info.description}\n`,
     );
@@ -230,7 +244,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainRunResult>
       train,
       initSeed,
       rng: { scheme: 'rng_seed(t) = hashInts([train.seed, 4, t]) | 0', seed: train.seed },
-      data: { source, limit, testLimit },
+      data: { source, limit, testLimit, ...(val !== null ? { val } : {}) },
       best,
       elapsed: elapsed(),
       sums: { epoch: epochSums.sums(), window: window.sums() },
@@ -295,12 +309,17 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainRunResult>
       const trainSeconds = Math.max(1e-9, now() - epochStart);
       const te = now();
       evaluator.copyParamsFrom(trainer.exec);
-      const s = await evaluator.evaluate(testDs, {
-        onProgress: (d, n) => opts.tty && log(`\revaluating ${d}/${n}\x1b[K`),
-      });
+      const evaluate = (ds: Dataset) =>
+        evaluator.evaluate(ds, {
+          onProgress: (d, n) => opts.tty && log(`\revaluating ${ds.name} ${d}/${n}\x1b[K`),
+        });
+      const v = valDs ? await evaluate(valDs) : null;
+      const s = await evaluate(testDs);
       if (opts.tty) log('\r\x1b[K');
-      const improved = best === null || s.accuracy > best.accuracy;
-      if (improved) best = { accuracy: s.accuracy, step };
+      // The best checkpoint is chosen on the held-out part when there is one.
+      const chosen = v ?? s;
+      const improved = best === null || chosen.accuracy > best.accuracy;
+      if (improved) best = { accuracy: chosen.accuracy, step };
       const ips = epochImages / trainSeconds;
       await metrics.append({
         kind: 'epoch',
@@ -311,12 +330,14 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainRunResult>
         train_acc: epochSums.accuracy,
         test_acc: s.accuracy,
         test_loss: s.loss,
+        ...(v ? { val_acc: v.accuracy, val_loss: v.loss } : {}),
         images_per_s: ips,
         elapsed: elapsed(),
       });
       const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
       print(
         `epoch ${epoch + 1}/${train.epochs}  train loss ${epochSums.meanLoss.toFixed(4)} acc ${pct(epochSums.accuracy)}` +
+          (v ? `  val loss ${v.loss.toFixed(4)} acc ${pct(v.accuracy)}` : '') +
           `  test loss ${s.loss.toFixed(4)} acc ${pct(s.accuracy)}${improved ? ' (best)' : ''}` +
           `  [${ips.toFixed(1)} img/s, eval ${(now() - te).toFixed(1)}s]\n`,
       );
@@ -362,7 +383,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainRunResult>
       totalSteps,
       epoch: Math.floor(step / stepsPerEpoch),
       last: lastPath,
-      best: best && { ...best, path: bestPath },
+      best: best && { ...best, path: bestPath, on: valDs ? 'val' : 'test' },
       records: metrics.records.length,
     };
   } finally {

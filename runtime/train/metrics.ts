@@ -22,6 +22,9 @@ export interface MetricsRecord {
   /** Epoch records: test-split accuracy and mean cross-entropy. */
   test_acc?: number;
   test_loss?: number;
+  /** Epoch records of a run with a held-out validation part (`--val`): its accuracy and loss. */
+  val_acc?: number;
+  val_loss?: number;
   images_per_s: number;
   /** Seconds of training since the run started (across resumes). */
   elapsed: number;

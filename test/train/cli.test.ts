@@ -171,6 +171,10 @@ describe('vitc train / eval', () => {
         ['--data', data.source, '--out', out, '--clip', 'x'],
         /--clip must be a positive number or 'none'/,
       ],
+      [
+        ['--data', data.source, '--out', out, '--val', '1'],
+        /--val must be a fraction in \(0, 1\), got '1'/,
+      ],
       [['--out', out], /give --data SOURCE/],
       [['--data', data.source], /give --out DIR/],
     ] as const) {
@@ -191,5 +195,53 @@ describe('vitc train / eval', () => {
     expect(code).toBe(1);
     expect(io.stderr()).toMatch(/last\.safetensors: error VITC04\d\d/);
     expect(io.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('--val holds out part of the training set, chooses the best checkpoint on it and keeps it on resume', async () => {
+    const dir = `${data.dir}-val`;
+    const run = (extra: string[]) => {
+      const io = bufferIO();
+      return main(['train', TINY_SPEC, '--data', data.source, ...extra], io).then((code) => ({
+        code,
+        io,
+      }));
+    };
+    const common = ['--batch', '8', '--limit', '40', '--lr', '5e-3'];
+    const first = await run(['--out', dir, '--epochs', '1', '--val', '0.2', ...common]);
+    expect(first.io.stderr()).not.toMatch(/\n\s+at /);
+    expect(first.code).toBe(0);
+    // 40 images, a fifth of each class held out (rounded per class).
+    const split = /\((\d+) images, (\d+) held out for validation, /.exec(first.io.stderr());
+    expect(split).not.toBeNull();
+    const [nTrain, nVal] = [Number(split![1]), Number(split![2])];
+    expect(nTrain + nVal).toBe(40);
+    expect(nVal).toBeGreaterThanOrEqual(6);
+    expect(nVal).toBeLessThanOrEqual(10);
+    expect(first.io.stdout()).toMatch(
+      /^epoch 1\/1 {2}train loss [\d.]+ acc [\d.]+% {2}val loss [\d.]+ acc [\d.]+% {2}test loss [\d.]+ acc [\d.]+% \(best\)/m,
+    );
+    expect(first.io.stderr()).toMatch(/best val accuracy [\d.]+% in /);
+    const epochs = () =>
+      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((r) => r.kind === 'epoch');
+    const [e1] = epochs();
+    expect(e1.val_acc).toBeGreaterThanOrEqual(0);
+    expect(e1.val_acc).toBeLessThanOrEqual(1);
+    expect(e1.val_loss).toBeGreaterThan(0);
+
+    // Another fraction on resume would change the training images: refused, nothing written.
+    const bad = await run(['--resume', dir, '--epochs', '2', '--val', '0.5']);
+    expect(bad.code).toBe(1);
+    expect(bad.io.stderr()).toMatch(/last\.safetensors: error VITC0525: the run held out 0\.2/);
+    expect(epochs().length).toBe(1);
+    // Without --val the checkpoint's split is kept.
+    const resumed = await run(['--resume', dir, '--epochs', '2']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.io.stderr()).toContain(`(${nTrain} images, ${nVal} held out for validation, `);
+    expect(epochs().map((r) => r.val_acc !== undefined)).toEqual([true, true]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
