@@ -1,6 +1,5 @@
 // VJPs of reductions, softmax, the norms, the loss and the random masks. Each is the textbook
 // formula written with primitive ops; a fused kernel for any of them is codegen's business.
-import type { GraphBuilder, Value } from '../ir/builder.js';
 import type { NodeOf } from '../ir/graph.js';
 import type { ReduceOp } from '../ir/ops.js';
 import { type VjpArgs, type VjpResult, keptShape, scalar, sumToShape } from './vjp.js';
@@ -44,22 +43,11 @@ export function softmaxVjp({
 }
 
 /**
- * The normalized input x̂ and the inverse scale r of a norm over the last axis, recomputed
- * from x: layernorm x̂ = (x - mean)·r, r = 1/√(var + eps); rmsnorm x̂ = x·r, r = 1/√(mean(x²) + eps).
- */
-function normalized(b: GraphBuilder, x: Value, eps: number, center: boolean) {
-  const axis = b.shape(x).length - 1;
-  const xc = center ? b.binary('sub', x, b.reduce('reduce_mean', x, axis, true)) : x;
-  const ms = b.reduce('reduce_mean', b.unary('square', xc), axis, true);
-  const r = b.unary('rsqrt', b.addv(ms, scalar(b, eps)));
-  return { xhat: b.mul(xc, r), r, axis };
-}
-
-/**
  * layernorm (inputs x, weight?, bias?) and rmsnorm (x, weight?). With d = g·weight (or g):
  *   layernorm dx = r·(d - mean(d) - x̂·mean(d·x̂))      rmsnorm dx = r·(d - x̂·mean(d·x̂))
  *   dweight = Σ g·x̂,  dbias = Σ g   (sums over every axis but the last)
- * rmsnorm's formula is layernorm's without the centring, whose gradient is the mean(d) term.
+ * dx is one op (norm_grad: a row kernel recomputing the statistics, instead of ~15 kernels of
+ * reductions and elementwise ops); x̂ for dweight is the same norm without its affine part.
  */
 export function normVjp({ b, node, g, need }: VjpArgs<NodeOf<'layernorm' | 'rmsnorm'>>): VjpResult {
   const [x, ...affine] = node.inputs;
@@ -67,20 +55,15 @@ export function normVjp({ b, node, g, need }: VjpArgs<NodeOf<'layernorm' | 'rmsn
   const w = hasW ? affine[0] : null;
   const iBias = node.op === 'layernorm' && node.attrs.bias ? (hasW ? 2 : 1) : -1;
   const C = b.shape(x)[b.shape(x).length - 1];
+  const { eps } = node.attrs;
+  const center = node.op === 'layernorm';
   const out: VjpResult = node.inputs.map(() => null);
   if (iBias >= 0 && need[iBias]) out[iBias] = sumToShape(b, g, [C]);
-  if (!need[0] && !(hasW && need[1])) return out;
-
-  const center = node.op === 'layernorm';
-  const { xhat, r, axis } = normalized(b, x, node.attrs.eps, center);
-  if (hasW && need[1]) out[1] = sumToShape(b, b.mul(g, xhat), [C]);
-  if (need[0]) {
-    const d = w !== null ? b.mul(g, w) : g;
-    const proj = b.mul(xhat, b.reduce('reduce_mean', b.mul(d, xhat), axis, true));
-    let inner = b.binary('sub', d, proj);
-    if (center) inner = b.binary('sub', inner, b.reduce('reduce_mean', d, axis, true));
-    out[0] = b.mul(r, inner);
+  if (hasW && need[1]) {
+    const xhat = center ? b.layernorm(x, null, null, eps) : b.rmsnorm(x, null, eps);
+    out[1] = sumToShape(b, b.mul(g, xhat), [C]);
   }
+  if (need[0]) out[0] = b.normGrad(x, g, w, eps, center);
   return out;
 }
 

@@ -72,6 +72,15 @@ const im2colVjp = ({ b, node, g, need }: VjpArgs<NodeOf<'im2col'>>): VjpResult =
 /** Leaves and integer-valued ops pass no gradient. */
 const none = ({ node }: VjpArgs): VjpResult => node.inputs.map(() => null);
 
+/** Ops that only gradients use (norm_grad): differentiating them again is not supported. */
+const firstOrderOnly = ({ node, need }: VjpArgs): VjpResult => {
+  if (need.some(Boolean))
+    throw new Error(
+      `autodiff: %${node.id} ${node.op} is a gradient op; second derivatives are not supported`,
+    );
+  return node.inputs.map(() => null);
+};
+
 type RuleTable = { [K in OpKind]: VjpRule<NodeOf<K>> };
 
 const RULES: RuleTable = {
@@ -107,6 +116,7 @@ const RULES: RuleTable = {
   logsoftmax: softmaxVjp,
   layernorm: normVjp,
   rmsnorm: normVjp,
+  norm_grad: firstOrderOnly,
   reshape: reshapeVjp,
   transpose: transposeVjp,
   slice: sliceVjp,

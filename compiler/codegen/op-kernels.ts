@@ -4,6 +4,7 @@ import { type Graph, type Node, numel } from '../ir/graph.js';
 import { CodegenError, type Loc, type PlanBuilder } from './plan-builder.js';
 import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderNorm } from './wgsl/norm.js';
+import { renderNormGrad } from './wgsl/norm-grad.js';
 import { renderReduce } from './wgsl/reduce.js';
 import { renderSoftmax } from './wgsl/softmax.js';
 import { renderCrossEntropy, renderDropout, renderOneHot } from './wgsl/training.js';
@@ -44,6 +45,24 @@ export function renderOpKernel(
       if (weight) bind.weight = loc(n.inputs[1]);
       if (bias) bind.bias = loc(n.inputs[2]);
       pb.step(k, `${n.op} over the last axis`, label, bind, { rows: numel(x.shape) / D, D });
+      return;
+    }
+    case 'norm_grad': {
+      const x = input(0);
+      const D = x.shape[x.shape.length - 1];
+      const k = renderNormGrad({
+        center: n.attrs.center,
+        eps: n.attrs.eps,
+        weight: n.attrs.weight,
+        alignD: D % 4 === 0 ? 4 : 1,
+        workgroupSize: ROW_WORKGROUP,
+      });
+      const bind: Record<string, Loc> = { x: loc(x.id), g: loc(n.inputs[1]), dx: out };
+      if (n.attrs.weight) bind.weight = loc(n.inputs[2]);
+      pb.step(k, 'norm input gradient over the last axis', label, bind, {
+        rows: numel(x.shape) / D,
+        D,
+      });
       return;
     }
     case 'softmax':

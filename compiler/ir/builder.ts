@@ -156,6 +156,15 @@ export class GraphBuilder {
     });
   }
 
+  /** The input gradient of layernorm (center) / rmsnorm given the output gradient g (ops.ts). */
+  normGrad(x: Value, g: Value, weight: Value | null, eps: number, center: boolean): Value {
+    return this.add('norm_grad', weight !== null ? [x, g, weight] : [x, g], {
+      eps,
+      center,
+      weight: weight !== null,
+    });
+  }
+
   // ---- layout ----
   /** Reshape; one entry may be -1 (inferred). */
   reshape(x: Value, shape: readonly number[]): Value {

@@ -141,6 +141,19 @@ export function inferType<K extends OpKind>(
           fail(`affine input ${i} must be [${C}]`);
       return { shape: [...s], dtype: 'f32' };
     }
+    case 'norm_grad': {
+      const n = a as OpAttrs['norm_grad'];
+      arity(2 + (n.weight ? 1 : 0));
+      inputs.forEach((_, i) => f32(i));
+      const s = inputs[0].shape;
+      if (s.length < 1) fail('needs rank ≥ 1');
+      if (!(n.eps >= 0)) fail(`eps must be ≥ 0, got ${n.eps}`);
+      if (inputs[1].shape.join() !== s.join()) fail(`the gradient must be shaped as x [${s}]`);
+      const C = s[s.length - 1];
+      if (n.weight && (inputs[2].shape.length !== 1 || inputs[2].shape[0] !== C))
+        fail(`weight must be [${C}]`);
+      return { shape: [...s], dtype: 'f32' };
+    }
     case 'reshape': {
       arity(1);
       const shape = (a as OpAttrs['reshape']).shape;

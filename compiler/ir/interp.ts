@@ -6,7 +6,15 @@ import { constValues } from './consts.js';
 import { broadcastTo, binary, unary } from './cpu/elementwise.js';
 import { concat, im2col, slice, transpose } from './cpu/layout.js';
 import { matmul } from './cpu/matmul.js';
-import { crossEntropy, layernorm, oneHot, reduce, rmsnorm, softmax } from './cpu/reduce.js';
+import {
+  crossEntropy,
+  layernorm,
+  normGrad,
+  oneHot,
+  reduce,
+  rmsnorm,
+  softmax,
+} from './cpu/reduce.js';
 import { isBinaryOp, isReduceOp, isUnaryOp } from './ops.js';
 import { dropThreshold, keyedBits, streamKey } from './rng.js';
 
@@ -154,6 +162,15 @@ function evalNode(graph: Graph, node: Node, ins: Tensor[], feeds: Feeds, params:
         node.shape[node.shape.length - 1],
         node.attrs.weight ? f64(ins[1], 'rmsnorm weight') : null,
         node.attrs.eps,
+      );
+    case 'norm_grad':
+      return normGrad(
+        x(),
+        f64(ins[1], 'norm_grad gradient'),
+        node.attrs.weight ? f64(ins[2], 'norm_grad weight') : null,
+        node.shape[node.shape.length - 1],
+        node.attrs.eps,
+        node.attrs.center,
       );
     case 'reshape':
       return ins[0];

@@ -93,6 +93,14 @@ export interface OpAttrs {
   layernorm: { eps: number; weight: boolean; bias: boolean };
   /** inputs [x, weight?]. y = x/√(mean(x²) + eps)·weight. */
   rmsnorm: { eps: number; weight: boolean };
+  /**
+   * The input gradient of layernorm (center) or rmsnorm (!center), recomputing the statistics:
+   * inputs [x, g, weight?] (g: the output's gradient, shaped as x) → dx, shaped as x. With
+   * d = g·weight, x̂ and r = 1/√(var + eps) (rmsnorm: x̂ = x·r, r = 1/√(mean(x²) + eps)):
+   *   dx = r·(d − mean(d) − x̂·mean(d·x̂))   (rmsnorm: without the mean(d) term)
+   * The backward pass of a norm as one op, so it runs as one row kernel (compiler/autodiff).
+   */
+  norm_grad: { eps: number; center: boolean; weight: boolean };
 
   // ---- layout ----
   /** Same elements, same row-major order, new shape (same numel; fully specified, no -1). */
@@ -181,6 +189,7 @@ export const ALL_OPS: readonly OpKind[] = [
   'logsoftmax',
   'layernorm',
   'rmsnorm',
+  'norm_grad',
   'reshape',
   'transpose',
   'slice',

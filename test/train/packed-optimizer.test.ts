@@ -17,7 +17,7 @@ import { sharedDevice } from '../../runtime/device.js';
 import { type HostTensor, PlanExecutor } from '../../runtime/executor.js';
 import { initParams } from '../../runtime/init.js';
 import { Trainer, dropoutSeed, readLocations } from '../../runtime/train/trainer.js';
-import { tinySpec } from './helpers.js';
+import { exact, tinySpec } from './helpers.js';
 
 function batch(B: number, seed: number) {
   let s = seed;
@@ -36,14 +36,6 @@ const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   }
   return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
 };
-
-/** A tensor without the key third of a fused qkv bias (see the float64 comparison below). */
-function exact(name: string, x: Float32Array | Float64Array): Float64Array {
-  const v = Float64Array.from(x);
-  if (!name.endsWith('attn.qkv.bias')) return v;
-  const d = v.length / 3;
-  return Float64Array.from([...v.subarray(0, d), ...v.subarray(2 * d)]);
-}
 
 type Opt = Spec['train']['optimizer'];
 const base = tinySpec().train.optimizer;

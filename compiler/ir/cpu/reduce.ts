@@ -106,6 +106,47 @@ export function rmsnorm(
   return out;
 }
 
+/**
+ * The input gradient of layernorm (center) / rmsnorm over the last axis (ops.ts norm_grad):
+ * dx = r·(d − mean(d) − x̂·mean(d·x̂)), d = g·weight; rmsnorm drops the mean(d) term.
+ */
+export function normGrad(
+  x: Float64Array,
+  g: Float64Array,
+  weight: Float64Array | null,
+  C: number,
+  eps: number,
+  center: boolean,
+): Float64Array {
+  const out = new Float64Array(x.length);
+  const rows = C === 0 ? 0 : x.length / C;
+  const xhat = new Float64Array(C);
+  const d = new Float64Array(C);
+  for (let row = 0; row < rows; row++) {
+    const o = row * C;
+    let mean = 0;
+    if (center) {
+      for (let c = 0; c < C; c++) mean += x[o + c];
+      mean /= C;
+    }
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (x[o + c] - mean) ** 2;
+    const r = 1 / Math.sqrt(v / C + eps);
+    let md = 0;
+    let mdx = 0;
+    for (let c = 0; c < C; c++) {
+      xhat[c] = (x[o + c] - mean) * r;
+      d[c] = g[o + c] * (weight ? weight[c] : 1);
+      md += d[c];
+      mdx += d[c] * xhat[c];
+    }
+    md = center ? md / C : 0;
+    mdx /= C;
+    for (let c = 0; c < C; c++) out[o + c] = r * (d[c] - md - xhat[c] * mdx);
+  }
+  return out;
+}
+
 function checkLabel(y: number, K: number, op: string): void {
   if (!(Number.isInteger(y) && y >= 0 && y < K))
     throw new Error(`${op}: label ${y} outside [0, ${K})`);
