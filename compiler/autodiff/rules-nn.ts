@@ -46,8 +46,8 @@ export function softmaxVjp({
  * layernorm (inputs x, weight?, bias?) and rmsnorm (x, weight?). With d = g·weight (or g):
  *   layernorm dx = r·(d - mean(d) - x̂·mean(d·x̂))      rmsnorm dx = r·(d - x̂·mean(d·x̂))
  *   dweight = Σ g·x̂,  dbias = Σ g   (sums over every axis but the last)
- * dx is one op (norm_grad: a row kernel recomputing the statistics, instead of ~15 kernels of
- * reductions and elementwise ops); x̂ for dweight is the same norm without its affine part.
+ * dx and g·x̂ are norm_grad ops (row kernels recomputing the statistics, instead of ~15 kernels
+ * of reductions and elementwise ops); dweight then sums g·x̂ over the rows.
  */
 export function normVjp({ b, node, g, need }: VjpArgs<NodeOf<'layernorm' | 'rmsnorm'>>): VjpResult {
   const [x, ...affine] = node.inputs;
@@ -59,10 +59,7 @@ export function normVjp({ b, node, g, need }: VjpArgs<NodeOf<'layernorm' | 'rmsn
   const center = node.op === 'layernorm';
   const out: VjpResult = node.inputs.map(() => null);
   if (iBias >= 0 && need[iBias]) out[iBias] = sumToShape(b, g, [C]);
-  if (hasW && need[1]) {
-    const xhat = center ? b.layernorm(x, null, null, eps) : b.rmsnorm(x, null, eps);
-    out[1] = sumToShape(b, b.mul(g, xhat), [C]);
-  }
+  if (hasW && need[1]) out[1] = sumToShape(b, b.normWeightGrad(x, g, eps, center), [C]);
   if (need[0]) out[0] = b.normGrad(x, g, w, eps, center);
   return out;
 }

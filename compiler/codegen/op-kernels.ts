@@ -50,16 +50,20 @@ export function renderOpKernel(
     case 'norm_grad': {
       const x = input(0);
       const D = x.shape[x.shape.length - 1];
+      // One invocation per row (no barriers): measured on SwiftShader, see norm-grad.ts.
       const k = renderNormGrad({
         center: n.attrs.center,
         eps: n.attrs.eps,
         weight: n.attrs.weight,
+        part: n.attrs.part,
         alignD: D % 4 === 0 ? 4 : 1,
-        workgroupSize: ROW_WORKGROUP,
+        strategy: 'serial',
+        workgroupSize: 64,
       });
-      const bind: Record<string, Loc> = { x: loc(x.id), g: loc(n.inputs[1]), dx: out };
+      const bind: Record<string, Loc> = { x: loc(x.id), g: loc(n.inputs[1]) };
+      bind[n.attrs.part === 'weight' ? 'gxhat' : 'dx'] = out;
       if (n.attrs.weight) bind.weight = loc(n.inputs[2]);
-      pb.step(k, 'norm input gradient over the last axis', label, bind, {
+      pb.step(k, `norm gradient (${n.attrs.part}) over the last axis`, label, bind, {
         rows: numel(x.shape) / D,
         D,
       });

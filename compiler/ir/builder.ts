@@ -162,7 +162,13 @@ export class GraphBuilder {
       eps,
       center,
       weight: weight !== null,
+      part: 'input',
     });
+  }
+
+  /** g·x̂ for a norm over the last axis: summed over the rows, its weight's gradient (ops.ts). */
+  normWeightGrad(x: Value, g: Value, eps: number, center: boolean): Value {
+    return this.add('norm_grad', [x, g], { eps, center, weight: false, part: 'weight' });
   }
 
   // ---- layout ----

@@ -143,6 +143,8 @@ export function inferType<K extends OpKind>(
     }
     case 'norm_grad': {
       const n = a as OpAttrs['norm_grad'];
+      if (n.part !== 'input' && n.part !== 'weight') fail(`unknown part '${String(n.part)}'`);
+      if (n.part === 'weight' && n.weight) fail("part 'weight' takes no weight input");
       arity(2 + (n.weight ? 1 : 0));
       inputs.forEach((_, i) => f32(i));
       const s = inputs[0].shape;

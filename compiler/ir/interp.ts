@@ -171,6 +171,7 @@ function evalNode(graph: Graph, node: Node, ins: Tensor[], feeds: Feeds, params:
         node.shape[node.shape.length - 1],
         node.attrs.eps,
         node.attrs.center,
+        node.attrs.part,
       );
     case 'reshape':
       return ins[0];

@@ -94,13 +94,15 @@ export interface OpAttrs {
   /** inputs [x, weight?]. y = x/√(mean(x²) + eps)·weight. */
   rmsnorm: { eps: number; weight: boolean };
   /**
-   * The input gradient of layernorm (center) or rmsnorm (!center), recomputing the statistics:
-   * inputs [x, g, weight?] (g: the output's gradient, shaped as x) → dx, shaped as x. With
-   * d = g·weight, x̂ and r = 1/√(var + eps) (rmsnorm: x̂ = x·r, r = 1/√(mean(x²) + eps)):
-   *   dx = r·(d − mean(d) − x̂·mean(d·x̂))   (rmsnorm: without the mean(d) term)
-   * The backward pass of a norm as one op, so it runs as one row kernel (compiler/autodiff).
+   * Gradients of layernorm (center) or rmsnorm (!center), recomputing the statistics: inputs
+   * [x, g, weight?] (g: the output's gradient, shaped as x; weight only for part 'input'),
+   * output shaped as x. With d = g·weight, x̂ and r = 1/√(var + eps) (rmsnorm: x̂ = x·r,
+   * r = 1/√(mean(x²) + eps)):
+   *   part 'input':  dx = r·(d − mean(d) − x̂·mean(d·x̂))   (rmsnorm: without the mean(d) term)
+   *   part 'weight': g·x̂, whose sum over the rows is the weight's gradient
+   * The backward pass of a norm as row kernels instead of ~15 primitive ops (compiler/autodiff).
    */
-  norm_grad: { eps: number; center: boolean; weight: boolean };
+  norm_grad: { eps: number; center: boolean; weight: boolean; part: 'input' | 'weight' };
 
   // ---- layout ----
   /** Same elements, same row-major order, new shape (same numel; fully specified, no -1). */

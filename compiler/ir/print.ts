@@ -39,7 +39,7 @@ const ATTR_ORDER: Readonly<Record<string, readonly string[]>> = {
   slice: ['axis', 'start', 'end'],
   layernorm: ['eps', 'weight', 'bias'],
   rmsnorm: ['eps', 'weight'],
-  norm_grad: ['eps', 'center', 'weight'],
+  norm_grad: ['part', 'eps', 'center', 'weight'],
   dropout: ['rate', 'stream'],
   drop_path: ['rate', 'stream'],
 };

@@ -32,10 +32,79 @@ describe('norm_grad', () => {
     }
   });
 
-  const cases = [
-    { what: 'layernorm with weight, vec4 rows', center: true, weight: true, rows: 9, D: 64 },
-    { what: 'layernorm without weight, odd D', center: true, weight: false, rows: 5, D: 13 },
-    { what: 'rmsnorm with weight, D > workgroup', center: false, weight: true, rows: 3, D: 40 },
+  type Case = {
+    what: string;
+    center: boolean;
+    weight: boolean;
+    rows: number;
+    D: number;
+    strategy: 'serial' | 'workgroup';
+    part: 'input' | 'weight';
+  };
+  const cases: Case[] = [
+    {
+      what: 'layernorm with weight, vec4 rows',
+      center: true,
+      weight: true,
+      rows: 9,
+      D: 64,
+      strategy: 'serial',
+      part: 'input',
+    },
+    {
+      what: 'layernorm without weight, odd D',
+      center: true,
+      weight: false,
+      rows: 70,
+      D: 13,
+      strategy: 'serial',
+      part: 'input',
+    },
+    {
+      what: 'rmsnorm with weight',
+      center: false,
+      weight: true,
+      rows: 3,
+      D: 40,
+      strategy: 'serial',
+      part: 'input',
+    },
+    {
+      what: 'layernorm g·x̂',
+      center: true,
+      weight: false,
+      rows: 9,
+      D: 64,
+      strategy: 'serial',
+      part: 'weight',
+    },
+    {
+      what: 'rmsnorm g·x̂, odd D',
+      center: false,
+      weight: false,
+      rows: 5,
+      D: 13,
+      strategy: 'serial',
+      part: 'weight',
+    },
+    {
+      what: 'workgroup strategy, layernorm, D > workgroup',
+      center: true,
+      weight: true,
+      rows: 5,
+      D: 40,
+      strategy: 'workgroup',
+      part: 'input',
+    },
+    {
+      what: 'workgroup strategy, rmsnorm g·x̂',
+      center: false,
+      weight: false,
+      rows: 4,
+      D: 24,
+      strategy: 'workgroup',
+      part: 'weight',
+    },
   ];
   for (const c of cases)
     it(`on WebGPU: ${c.what}`, async () => {
@@ -47,13 +116,26 @@ describe('norm_grad', () => {
         center: c.center,
         eps,
         weight: c.weight,
-        workgroupSize: 8,
+        part: c.part,
+        strategy: c.strategy,
+        workgroupSize: c.strategy === 'serial' ? 64 : 8,
         alignD: c.D % 4 === 0 ? 4 : 1,
       });
       const inputs: Record<string, Float32Array> = { x, g };
       if (c.weight) inputs.weight = weight;
-      const out = await runKernel(kernel, { rows: c.rows, D: c.D }, inputs, { dx: c.rows * c.D });
-      const ref = normGrad(f64(x), f64(g), c.weight ? f64(weight) : null, c.D, eps, c.center);
-      expectClose(out.dx, ref, c.what, { rel: 1e-6 });
+      const name = c.part === 'weight' ? 'gxhat' : 'dx';
+      const out = await runKernel(kernel, { rows: c.rows, D: c.D }, inputs, {
+        [name]: c.rows * c.D,
+      });
+      const ref = normGrad(
+        f64(x),
+        f64(g),
+        c.weight ? f64(weight) : null,
+        c.D,
+        eps,
+        c.center,
+        c.part,
+      );
+      expectClose(out[name], ref, c.what, { rel: 1e-6 });
     });
 });

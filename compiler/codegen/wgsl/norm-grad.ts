@@ -5,9 +5,15 @@
  *   d = g·weight,  x̂ = (x − mean)·r,  r = rsqrt(var + eps)         (rmsnorm: x̂ = x·r, no mean)
  *   dx = r·(d − mean(d) − x̂·mean(d·x̂))                               (rmsnorm: no mean(d) term)
  *
- * Four row sums (mean, variance, Σd, Σd·x̂), each a strided slice per invocation and a
- * workgroup-memory tree, then one pass writing dx. Replaces the ~15 reductions and elementwise
- * kernels the formula takes as primitive ops.
+ * part 'weight' writes g·x̂ instead (summed over rows by a reduction: the weight's gradient).
+ *
+ * Four row sums (mean, variance, Σd, Σd·x̂), then one pass writing the output. Strategies:
+ *   'serial'    one invocation per row walks it (no barriers). The default: on SwiftShader a
+ *               workgroup barrier switches between emulated invocations, and the workgroup
+ *               version spent 6.5 ms per fmnist-tiny norm (bench/profile.ts).
+ *   'workgroup' one workgroup per row, strided slices and a workgroup-memory tree per sum (for
+ *               wide rows on hardware GPUs).
+ * Replaces the ~15 reductions and elementwise kernels the formula takes as primitive ops.
  */
 import {
   BindingSet,
@@ -35,6 +41,10 @@ export interface NormGradDesc {
   center: boolean;
   eps: number;
   weight: boolean;
+  /** 'input': dx (default); 'weight': g·x̂. */
+  part?: 'input' | 'weight';
+  /** Default 'serial'. */
+  strategy?: 'serial' | 'workgroup';
   /** Invocations per workgroup (power of two ≤ 256). */
   workgroupSize: number;
   /** 4 when D is a multiple of 4: rows are read and written as vec4. */
@@ -48,8 +58,11 @@ const UNIFORMS: readonly UniformField[] = [
 
 export function renderNormGrad(desc: NormGradDesc): KernelSource {
   const { center, weight, workgroupSize: wg } = desc;
+  const part = desc.part ?? 'input';
+  const serial = (desc.strategy ?? 'serial') === 'serial';
   const vec = desc.alignD === 4;
   check(isPowerOfTwo(wg) && wg <= 256, 'norm_grad', `workgroupSize must be a power of two ≤ 256`);
+  check(part === 'input' || !weight, 'norm_grad', "part 'weight' takes no weight");
   check(
     Number.isFinite(desc.eps) && desc.eps >= 0,
     'norm_grad',
@@ -61,38 +74,54 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
   const name = sanitizeName(
     [
       center ? 'layernorm_grad' : 'rmsnorm_grad',
-      weight ? 'w' : 'now',
+      part === 'weight' ? 'gxhat' : weight ? 'w' : 'now',
       `eps${eps}`,
-      `wg${wg}`,
+      serial ? `serial${wg}` : `wg${wg}`,
       vec ? 'v4' : '',
     ]
       .filter(Boolean)
       .join('_'),
   );
+  const out = part === 'weight' ? 'gxhat' : 'dx';
   const T = vec ? 'vec4<f32>' : 'f32';
   const binds = new BindingSet().storage('x', 'read', T).storage('g', 'read', T);
   if (weight) binds.storage('weight', 'read', T);
-  binds.storage('dx', 'read_write', T).uniform('u', 'Uniforms');
+  binds.storage(out, 'read_write', T).uniform('u', 'Uniforms');
 
+  const norm = center ? 'LayerNorm' : 'RMSNorm';
   const w = new WgslWriter();
   renderHeader(w, name, [
-    `input gradient of ${center ? 'LayerNorm' : 'RMSNorm'} over the last axis: dx = r·(d${center ? ' − mean(d)' : ''} − x̂·mean(d·x̂)), d = g${weight ? '·weight' : ''}`,
-    `x, g, dx: [rows, D]${vec ? ' read as vec4 (D % 4 == 0)' : ''}; one workgroup of ${wg} per row.`,
+    part === 'weight'
+      ? `g·x̂ of ${norm} over the last axis (summed over rows: the weight's gradient)`
+      : `input gradient of ${norm} over the last axis: dx = r·(d${center ? ' − mean(d)' : ''} − x̂·mean(d·x̂)), d = g${weight ? '·weight' : ''}`,
+    `x, g, ${out}: [rows, D]${vec ? ' read as vec4 (D % 4 == 0)' : ''}; ` +
+      (serial ? 'one invocation per row.' : `one workgroup of ${wg} per row.`),
   ]);
   renderUniformStruct(w, UNIFORMS);
   binds.render(w);
   w.line();
   w.line(`const WG = ${u32(wg)};`);
   w.line(`const EPS = ${f32(desc.eps)};`);
-  w.line('var<workgroup> partial: array<f32, WG>;');
-  w.line();
-  renderWorkgroupReduce(w, 'workgroup_sum', 'partial', wg, (a, b) => `${a} + ${b}`);
+  if (!serial) {
+    w.line('var<workgroup> partial: array<f32, WG>;');
+    w.line();
+    renderWorkgroupReduce(w, 'workgroup_sum', 'partial', wg, (a, b) => `${a} + ${b}`);
+  }
   w.line();
   const total = (e: string): string => (vec ? `dot(${e}, vec4<f32>(1.0))` : e);
-  const loop = (body: () => void) => w.block('for (var i = lid; i < n; i = i + WG)', body);
+  const loop = (body: () => void) =>
+    w.block(
+      serial ? 'for (var i = 0u; i < n; i = i + 1u)' : 'for (var i = lid; i < n; i = i + WG)',
+      body,
+    );
+  // A row's sum: the invocation's own total (serial), or the workgroup's.
+  const rowSum = (v: string) => (serial ? v : `workgroup_sum(${v}, lid)`);
   w.block(entrySignature([wg, 1, 1]), () => {
-    w.line(`let row = ${flatWorkgroupIndex};`);
-    w.comment('Uniform exit: row depends only on the workgroup id, so barriers stay legal.');
+    if (serial) w.line(`let row = ${flatWorkgroupIndex} * WG + lid;`);
+    else {
+      w.line(`let row = ${flatWorkgroupIndex};`);
+      w.comment('Uniform exit: row depends only on the workgroup id, so barriers stay legal.');
+    }
     w.block('if (row >= u.rows)', () => w.line('return;'));
     w.line(`let n = ${vec ? 'u.D / 4u' : 'u.D'};`);
     w.line('let base = row * n;');
@@ -100,14 +129,18 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
     if (center) {
       w.line('var s = 0.0;');
       loop(() => w.line(`s += ${total('x[base + i]')};`));
-      w.line('let mu = workgroup_sum(s, lid) * inv_d;');
+      w.line(`let mu = ${rowSum('s')} * inv_d;`);
     } else w.line('let mu = 0.0;');
     w.line('var q = 0.0;');
     loop(() => {
       w.line('let c = x[base + i] - mu;');
       w.line(`q += ${total('c * c')};`);
     });
-    w.line('let r = inverseSqrt(workgroup_sum(q, lid) * inv_d + EPS);');
+    w.line(`let r = inverseSqrt(${rowSum('q')} * inv_d + EPS);`);
+    if (part === 'weight') {
+      loop(() => w.line('gxhat[base + i] = g[base + i] * ((x[base + i] - mu) * r);'));
+      return;
+    }
     const d = weight ? 'g[base + i] * weight[i]' : 'g[base + i]';
     w.line('var sd = 0.0;');
     w.line('var sdx = 0.0;');
@@ -116,8 +149,8 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
       if (center) w.line(`sd += ${total('d')};`);
       w.line(`sdx += ${total('d * ((x[base + i] - mu) * r)')};`);
     });
-    w.line(center ? 'let md = workgroup_sum(sd, lid) * inv_d;' : 'let md = 0.0;');
-    w.line('let mdx = workgroup_sum(sdx, lid) * inv_d;');
+    w.line(center ? `let md = ${rowSum('sd')} * inv_d;` : 'let md = 0.0;');
+    w.line(`let mdx = ${rowSum('sdx')} * inv_d;`);
     loop(() => {
       w.line(`let d = ${d};`);
       w.line('dx[base + i] = r * (d - md - ((x[base + i] - mu) * r) * mdx);');
@@ -136,7 +169,7 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
       const D = sizeOf(sizes, 'D', name);
       if (D === 0) throw new KernelSpecError(`${name}: D must be positive`);
       if (vec && D % 4 !== 0) throw new KernelSpecError(`${name}: D=${D} is not a multiple of 4`);
-      return grid1d(rows);
+      return grid1d(serial ? Math.ceil(rows / wg) : rows);
     },
   };
 }

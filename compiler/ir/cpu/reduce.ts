@@ -107,8 +107,9 @@ export function rmsnorm(
 }
 
 /**
- * The input gradient of layernorm (center) / rmsnorm over the last axis (ops.ts norm_grad):
- * dx = r·(d − mean(d) − x̂·mean(d·x̂)), d = g·weight; rmsnorm drops the mean(d) term.
+ * Gradients of layernorm (center) / rmsnorm over the last axis (ops.ts norm_grad): part
+ * 'input' dx = r·(d − mean(d) − x̂·mean(d·x̂)), d = g·weight (rmsnorm drops the mean(d) term);
+ * part 'weight' g·x̂.
  */
 export function normGrad(
   x: Float64Array,
@@ -117,6 +118,7 @@ export function normGrad(
   C: number,
   eps: number,
   center: boolean,
+  part: 'input' | 'weight' = 'input',
 ): Float64Array {
   const out = new Float64Array(x.length);
   const rows = C === 0 ? 0 : x.length / C;
@@ -132,6 +134,10 @@ export function normGrad(
     let v = 0;
     for (let c = 0; c < C; c++) v += (x[o + c] - mean) ** 2;
     const r = 1 / Math.sqrt(v / C + eps);
+    if (part === 'weight') {
+      for (let c = 0; c < C; c++) out[o + c] = g[o + c] * ((x[o + c] - mean) * r);
+      continue;
+    }
     let md = 0;
     let mdx = 0;
     for (let c = 0; c < C; c++) {
