@@ -7,7 +7,7 @@ import planJson from './plan.json' with { type: 'json' };
 export const spec = {
   name: 'fmnist_tiny',
   description:
-    "A tiny ViT for Fashion-MNIST (Xiao et al. 2017): 28x28 grayscale, 10 classes. Sized to train on a\nCPU-emulated GPU (SwiftShader, ~50 images/s on 2 cores): a 4x4 grid of 7x7 patches + cls = 17\ntokens, width 64, 4 blocks, about 0.14 M parameters. The README's demo model: trained by\n`vitc train specs/fmnist-tiny.vit --data fashion-mnist` (docs/TRAINING.md has the run).",
+    "A tiny ViT for Fashion-MNIST (Xiao et al. 2017): 28x28 grayscale, 10 classes. Sized to train on a\nCPU-emulated GPU (SwiftShader, ~80 images/s on 2 cores): a 4x4 grid of 7x7 patches + cls = 17\ntokens, width 64, 4 blocks, about 0.14 M parameters. The README's demo model: trained by\n`vitc train specs/fmnist-tiny.vit --data fashion-mnist` (docs/TRAINING.md has the run).",
   chain: ['fmnist_tiny'],
   image: { height: 28, width: 28, channels: 1 },
   patch: { height: 7, width: 7 },
