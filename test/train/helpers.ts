@@ -79,3 +79,23 @@ export function exact(name: string, x: Float32Array | Float64Array): Float64Arra
   const d = v.length / 3;
   return Float64Array.from([...v.subarray(0, d), ...v.subarray(2 * d)]);
 }
+
+/** A batch of B random 8×8 images in [-1, 1] and labels in 0..9, from a seeded LCG. */
+export function randomBatch(B: number, seed: number) {
+  let s = seed;
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const images = Float32Array.from({ length: B * 64 }, () => rnd() * 2 - 1);
+  const labels = Int32Array.from({ length: B }, () => Math.floor(rnd() * 10));
+  return { images, labels };
+}
+
+/** ‖a − b‖ / ‖b‖ (‖a − b‖ where b is all zeros). */
+export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}

@@ -17,25 +17,7 @@ import { sharedDevice } from '../../runtime/device.js';
 import { type HostTensor, PlanExecutor } from '../../runtime/executor.js';
 import { initParams } from '../../runtime/init.js';
 import { Trainer, dropoutSeed, readLocations } from '../../runtime/train/trainer.js';
-import { exact, tinySpec } from './helpers.js';
-
-function batch(B: number, seed: number) {
-  let s = seed;
-  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const images = Float32Array.from({ length: B * 64 }, () => rnd() * 2 - 1);
-  const labels = Int32Array.from({ length: B }, () => Math.floor(rnd() * 10));
-  return { images, labels };
-}
-
-const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-};
+import { exact, randomBatch, relL2, tinySpec } from './helpers.js';
 
 type Opt = Spec['train']['optimizer'];
 const base = tinySpec().train.optimizer;
@@ -125,7 +107,7 @@ describe('packed optimizer', () => {
       const params = initParams(spec, 11);
       trainer.setState(params);
       const lrs = [2e-2, 1e-2];
-      const batches = [batch(B, 5), batch(B, 6)];
+      const batches = [randomBatch(B, 5), randomBatch(B, 6)];
       const norms: number[] = [];
       const gpuLosses: number[] = [];
       for (let t = 0; t < 2; t++) {

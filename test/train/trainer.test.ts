@@ -9,25 +9,7 @@ import { modelParams } from '../../compiler/spec/params.js';
 import { sharedDevice } from '../../runtime/device.js';
 import { initParams } from '../../runtime/init.js';
 import { Trainer, dropoutSeed } from '../../runtime/train/trainer.js';
-import { exact, tinySpec } from './helpers.js';
-
-function batch(B: number, seed: number) {
-  let s = seed;
-  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const images = Float32Array.from({ length: B * 64 }, () => rnd() * 2 - 1);
-  const labels = Int32Array.from({ length: B }, () => Math.floor(rnd() * 10));
-  return { images, labels };
-}
-
-const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-};
+import { exact, randomBatch, relL2, tinySpec } from './helpers.js';
 
 describe('Trainer on WebGPU', () => {
   it('three chained steps match the interpreter (losses, parameters, optimizer state)', async () => {
@@ -38,7 +20,7 @@ describe('Trainer on WebGPU', () => {
     const params = initParams(spec, 5);
     trainer.setState(params);
     const lrs = [1e-3, 2e-3, 3e-3];
-    const batches = [batch(B, 1), batch(B, 2), batch(B, 3)];
+    const batches = [randomBatch(B, 1), randomBatch(B, 2), randomBatch(B, 3)];
     lrs.forEach((lr, t) => trainer.step(batches[t].images, batches[t].labels, t, lr));
     const gpu = await trainer.flush();
     const state = await trainer.readState();
@@ -93,7 +75,7 @@ describe('Trainer on WebGPU', () => {
     const B = 8;
     const trainer = await Trainer.create(await sharedDevice(), spec, { batch: B, window: 10 });
     trainer.setState(initParams(spec, 0));
-    const { images, labels } = batch(B, 42);
+    const { images, labels } = randomBatch(B, 42);
     const losses: number[] = [];
     const correct: number[] = [];
     for (let t = 0; t < 30; t++) {

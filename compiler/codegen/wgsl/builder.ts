@@ -274,6 +274,11 @@ export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
+/** An eps for kernel names: 1e-6 → '1em6', 1.5e-5 → '1p5em5' (file-name safe, exact). */
+export function epsTag(eps: number): string {
+  return eps.toExponential().replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''));
+}
+
 /** A kernel without uniforms whose grid is fixed at render time (everything baked into the text). */
 export function fixedSource(
   name: string,

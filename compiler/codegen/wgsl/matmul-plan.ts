@@ -5,7 +5,7 @@
  */
 
 import type { Activation } from './activations.js';
-import { check, sanitizeName } from './builder.js';
+import { check, epsTag, sanitizeName } from './builder.js';
 
 export interface MatmulTiling {
   /** Output rows per invocation. */
@@ -211,9 +211,7 @@ function defaultName(p: Plan): string {
   if (d.aView) parts.push(`view${d.aView.offset}s${d.aView.rowStride}`);
   if (d.norm) {
     const n = d.norm;
-    const eps = n.eps
-      .toExponential()
-      .replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''));
+    const eps = epsTag(n.eps);
     parts.push(
       `${n.kind === 'layernorm' ? 'ln' : 'rms'}${n.weight ? 'w' : ''}${n.bias ? 'b' : ''}_eps${eps}_${n.stats === 'invocation' ? 'inv' : 'wg'}`,
     );
@@ -221,9 +219,7 @@ function defaultName(p: Plan): string {
   if (d.bias) parts.push('bias');
   if (d.rowNorm) {
     const n = d.rowNorm;
-    const eps = n.eps
-      .toExponential()
-      .replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''));
+    const eps = epsTag(n.eps);
     parts.push(
       `then${n.kind === 'layernorm' ? 'ln' : 'rms'}${n.weight ? 'w' : ''}${n.bias ? 'b' : ''}${n.width}_eps${eps}`,
     );

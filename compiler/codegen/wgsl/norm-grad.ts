@@ -19,6 +19,7 @@ import {
   BindingSet,
   check,
   entrySignature,
+  epsTag,
   f32,
   flatWorkgroupIndex,
   grid1d,
@@ -68,9 +69,7 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
     'norm_grad',
     `eps must be ≥ 0, got ${desc.eps}`,
   );
-  const eps = desc.eps
-    .toExponential()
-    .replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''));
+  const eps = epsTag(desc.eps);
   const name = sanitizeName(
     [
       center ? 'layernorm_grad' : 'rmsnorm_grad',

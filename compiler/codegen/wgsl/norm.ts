@@ -17,6 +17,7 @@ import {
   BindingSet,
   check,
   entrySignature,
+  epsTag,
   f32,
   flatWorkgroupIndex,
   grid1d,
@@ -78,7 +79,7 @@ export function renderNorm(desc: NormDesc): KernelSource {
         weight ? 'w' : 'now',
         bias ? 'b' : '',
         desc.saveStats ? 'stats' : '',
-        `eps${desc.eps.toExponential().replace(/[.+-]/g, (c) => (c === '-' ? 'm' : c === '.' ? 'p' : ''))}`,
+        `eps${epsTag(desc.eps)}`,
         `wg${wg}`,
         vec ? 'v4' : '',
       ]

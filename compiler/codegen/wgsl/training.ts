@@ -27,13 +27,19 @@ import {
 
 const WG = 64;
 
-
-export function renderCrossEntropy(desc: { batch: number; classes: number; smoothing: number }): KernelSource {
+export function renderCrossEntropy(desc: {
+  batch: number;
+  classes: number;
+  smoothing: number;
+}): KernelSource {
   const { batch: B, classes: K, smoothing: s } = desc;
   const name = `cross_entropy_b${B}_k${K}`;
   const w = new WgslWriter();
   renderHeader(w, name, [`mean cross-entropy of logits [${B}, ${K}] with label smoothing ${s}`]);
-  const bs = new BindingSet().storage('logits', 'read', 'f32').storage('labels', 'read', 'i32').storage('loss', 'read_write', 'f32');
+  const bs = new BindingSet()
+    .storage('logits', 'read', 'f32')
+    .storage('labels', 'read', 'i32')
+    .storage('loss', 'read_write', 'f32');
   bs.render(w);
   w.line(`var<workgroup> partial: array<f32, ${WG}>;`);
   w.line();
@@ -47,11 +53,15 @@ export function renderCrossEntropy(desc: { batch: number; classes: number; smoot
       w.line(`for (var k = 1u; k < ${u32(K)}; k = k + 1u) { m = max(m, logits[row + k]); }`);
       w.line('var se = 0.0;');
       w.line('var sx = 0.0;');
-      w.line(`for (var k = 0u; k < ${u32(K)}; k = k + 1u) { let x = logits[row + k]; se = se + exp(x - m); sx = sx + x; }`);
+      w.line(
+        `for (var k = 0u; k < ${u32(K)}; k = k + 1u) { let x = logits[row + k]; se = se + exp(x - m); sx = sx + x; }`,
+      );
       w.line('let lse = m + log(se);');
       w.line('let y = u32(labels[b]);');
       w.comment('−logp[y] = lse − x[y]; mean_k(−logp[k]) = lse − mean(x)');
-      w.line(`acc = acc + ${f32(1 - s)} * (lse - logits[row + y]) + ${f32(s)} * (lse - sx / ${f32(K)});`);
+      w.line(
+        `acc = acc + ${f32(1 - s)} * (lse - logits[row + y]) + ${f32(s)} * (lse - sx / ${f32(K)});`,
+      );
     });
     w.line('let total = wg_sum(acc, lid);');
     w.line(`if (lid == 0u) { loss[0] = total / ${f32(B)}; }`);
@@ -76,12 +86,21 @@ export function renderOneHot(desc: { count: number; classes: number }): KernelSo
   return fixedSource(name, w, bs, WG, grid1d(Math.ceil(total / WG)));
 }
 
-export function renderDropout(desc: { kind: 'dropout' | 'drop_path'; numel: number; perSample: number; rate: number; stream: number }): KernelSource {
+export function renderDropout(desc: {
+  kind: 'dropout' | 'drop_path';
+  numel: number;
+  perSample: number;
+  rate: number;
+  stream: number;
+}): KernelSource {
   const { kind, numel, perSample, rate, stream } = desc;
   const name = `${kind}_s${stream}`;
   const w = new WgslWriter();
   renderHeader(w, name, [`${kind} rate ${rate}, stream ${stream}: bits from compiler/ir/rng.ts`]);
-  const bs = new BindingSet().storage('x', 'read', 'f32').storage('seed', 'read', 'i32').storage('out', 'read_write', 'f32');
+  const bs = new BindingSet()
+    .storage('x', 'read', 'f32')
+    .storage('seed', 'read', 'i32')
+    .storage('out', 'read_write', 'f32');
   bs.render(w);
   w.line();
   w.raw(RNG_WGSL);
@@ -90,7 +109,9 @@ export function renderDropout(desc: { kind: 'dropout' | 'drop_path'; numel: numb
     w.line(`let i = ${flatWorkgroupIndex} * ${u32(WG)} + lid;`);
     w.line(`if (i >= ${u32(numel)}) { return; }`);
     const index = kind === 'dropout' ? 'i' : `i / ${u32(perSample)}`;
-    w.line(`let dropped = vitc_drop(bitcast<u32>(seed[0]), ${u32(stream)}, ${index}, ${u32(dropThreshold(rate))});`);
+    w.line(
+      `let dropped = vitc_drop(bitcast<u32>(seed[0]), ${u32(stream)}, ${index}, ${u32(dropThreshold(rate))});`,
+    );
     w.line(`out[i] = select(x[i] * ${f32(1 / (1 - rate))}, 0.0, dropped);`);
   });
   return fixedSource(name, w, bs, WG, grid1d(Math.ceil(numel / WG)));
