@@ -12,7 +12,7 @@
 import { CLIP_EPS, type OptimizerConfig } from '../autodiff/optim.js';
 import type { ParamInfo } from '../spec/params.js';
 import { CodegenError, type Loc, PlanBuilder } from './plan-builder.js';
-import { type Plan, type PlanTensor, BIND_ALIGN } from './plan.js';
+import { type Plan, type PlanBinding, type PlanStep, type PlanTensor, BIND_ALIGN } from './plan.js';
 import { renderCopy } from './wgsl/copy.js';
 import {
   renderClipStats,
@@ -196,13 +196,16 @@ export function packOptimizer(plan: Plan, o: PackOptions): Plan {
   return dropUnusedBuffers(packed);
 }
 
+/** How step `s` accesses binding `b`: its kernel's declaration. */
+function bindingKind(plan: Plan, s: PlanStep, b: PlanBinding): string {
+  return plan.kernels[s.kernel].bindings.find((d) => d.binding === b.binding)!.kind;
+}
+
 /** Buffers some step binds read-only. */
 function readBuffers(plan: Plan): Set<number> {
   const out = new Set<number>();
   for (const s of plan.steps)
-    for (const b of s.bindings)
-      if (plan.kernels[s.kernel].bindings.find((d) => d.binding === b.binding)!.kind === 'read')
-        out.add(b.buffer);
+    for (const b of s.bindings) if (bindingKind(plan, s, b) === 'read') out.add(b.buffer);
   return out;
 }
 
@@ -221,8 +224,7 @@ function checkArenaAccess(plan: Plan): void {
   plan.steps.forEach((s, i) => {
     const kinds = new Map<number, Set<string>>();
     for (const b of s.bindings) {
-      const kind = plan.kernels[s.kernel].bindings.find((d) => d.binding === b.binding)!.kind;
-      kinds.set(b.buffer, (kinds.get(b.buffer) ?? new Set()).add(kind));
+      kinds.set(b.buffer, (kinds.get(b.buffer) ?? new Set()).add(bindingKind(plan, s, b)));
     }
     for (const [buf, k] of kinds)
       if (k.size > 1)

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { DataError } from './errors.js';
 import { pathKind, readBytes, readBytesSync } from './io.js';
-import { STREAM_SPLIT, Xoshiro128 } from './rng.js';
+import { STREAM_SPLIT, seededPermutation } from './rng.js';
 import type { Dataset, Sample, Shape } from './types.js';
 
 export interface FolderOptions {
@@ -162,13 +162,8 @@ export function splitFiles(
   split: 'train' | 'test',
 ): string[] {
   const n = files.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  const rng = Xoshiro128.from([seed, STREAM_SPLIT, classIndex]);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.nextInt(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const held = new Set(order.slice(0, Math.round(n * fraction)));
+  const order = seededPermutation(n, [seed, STREAM_SPLIT, classIndex]);
+  const held = new Set(order.subarray(0, Math.round(n * fraction)));
   return files.filter((_, i) => held.has(i) === (split === 'test'));
 }
 

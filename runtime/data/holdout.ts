@@ -9,7 +9,7 @@
  * part the best checkpoint is chosen on it and the test split is only reported.
  */
 import type { Dataset } from './types.js';
-import { STREAM_HOLDOUT, Xoshiro128 } from './rng.js';
+import { STREAM_HOLDOUT, seededPermutation } from './rng.js';
 
 export function holdOut(
   ds: Dataset,
@@ -27,12 +27,8 @@ export function holdOut(
   }
   const held = new Uint8Array(ds.size);
   for (const [c, list] of byClass) {
-    const rng = Xoshiro128.from([seed, STREAM_HOLDOUT, c]);
-    for (let i = list.length - 1; i > 0; i--) {
-      const j = rng.nextInt(i + 1);
-      [list[i], list[j]] = [list[j]!, list[i]!];
-    }
-    for (const i of list.slice(0, Math.round(list.length * fraction))) held[i] = 1;
+    const order = seededPermutation(list.length, [seed, STREAM_HOLDOUT, c]);
+    for (const k of order.subarray(0, Math.round(list.length * fraction))) held[list[k]!] = 1;
   }
   const pick = (want: number) => {
     const idx: number[] = [];

@@ -105,13 +105,13 @@ export class Xoshiro128 {
 }
 
 /**
- * The order of one epoch: a Fisher–Yates shuffle of 0..n-1 drawn from (seed, epoch). Same
- * arguments, same permutation, everywhere.
+ * A Fisher–Yates shuffle of 0..n-1 drawn from the generator of `parts` (Xoshiro128.from): the
+ * one shuffle behind epoch orders, folder splits and held-out validation parts.
  */
-export function epochPermutation(n: number, seed: number, epoch: number): Uint32Array {
+export function seededPermutation(n: number, parts: readonly number[]): Uint32Array {
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
-  const rng = Xoshiro128.from([seed, epoch, STREAM_SHUFFLE]);
+  const rng = Xoshiro128.from(parts);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1);
     const t = perm[i]!;
@@ -119,4 +119,12 @@ export function epochPermutation(n: number, seed: number, epoch: number): Uint32
     perm[j] = t;
   }
   return perm;
+}
+
+/**
+ * The order of one epoch: a shuffle of 0..n-1 drawn from (seed, epoch). Same arguments, same
+ * permutation, everywhere.
+ */
+export function epochPermutation(n: number, seed: number, epoch: number): Uint32Array {
+  return seededPermutation(n, [seed, epoch, STREAM_SHUFFLE]);
 }

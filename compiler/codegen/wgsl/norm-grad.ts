@@ -24,19 +24,17 @@ import {
   flatWorkgroupIndex,
   grid1d,
   isPowerOfTwo,
-  KernelSpecError,
   renderHeader,
   renderUniformStruct,
   renderWorkgroupReduce,
   sanitizeName,
-  sizeOf,
   u32,
   WgslWriter,
   type KernelSizes,
   type KernelSource,
-  type UniformField,
   type Vec3,
 } from './builder.js';
+import { ROW_UNIFORMS, rowSizes } from './norm.js';
 
 export interface NormGradDesc {
   center: boolean;
@@ -51,11 +49,6 @@ export interface NormGradDesc {
   /** 4 when D is a multiple of 4: rows are read and written as vec4. */
   alignD: 1 | 4;
 }
-
-const UNIFORMS: readonly UniformField[] = [
-  { name: 'rows', type: 'u32' },
-  { name: 'D', type: 'u32' },
-];
 
 export function renderNormGrad(desc: NormGradDesc): KernelSource {
   const { center, weight, workgroupSize: wg } = desc;
@@ -96,7 +89,7 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
     `x, g, ${out}: [rows, D]${vec ? ' read as vec4 (D % 4 == 0)' : ''}; ` +
       (serial ? 'one invocation per row.' : `one workgroup of ${wg} per row.`),
   ]);
-  renderUniformStruct(w, UNIFORMS);
+  renderUniformStruct(w, ROW_UNIFORMS);
   binds.render(w);
   w.line();
   w.line(`const WG = ${u32(wg)};`);
@@ -162,12 +155,9 @@ export function renderNormGrad(desc: NormGradDesc): KernelSource {
     entry: 'main',
     workgroupSize: [wg, 1, 1],
     bindings: binds.decls,
-    uniforms: UNIFORMS,
+    uniforms: ROW_UNIFORMS,
     dispatch(sizes: KernelSizes): Vec3 {
-      const rows = sizeOf(sizes, 'rows', name);
-      const D = sizeOf(sizes, 'D', name);
-      if (D === 0) throw new KernelSpecError(`${name}: D must be positive`);
-      if (vec && D % 4 !== 0) throw new KernelSpecError(`${name}: D=${D} is not a multiple of 4`);
+      const { rows } = rowSizes(sizes, name, vec);
       return grid1d(serial ? Math.ceil(rows / wg) : rows);
     },
   };

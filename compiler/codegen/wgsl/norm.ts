@@ -52,10 +52,25 @@ export interface NormDesc {
   name?: string;
 }
 
-const UNIFORMS: readonly UniformField[] = [
+/** Uniforms of the row kernels over x [rows, D] (norm, norm_grad). */
+export const ROW_UNIFORMS: readonly UniformField[] = [
   { name: 'rows', type: 'u32' },
   { name: 'D', type: 'u32' },
 ];
+const UNIFORMS = ROW_UNIFORMS;
+
+/** rows and D of a row kernel's sizes, checked (D > 0, and a multiple of 4 for vec4 rows). */
+export function rowSizes(
+  sizes: KernelSizes,
+  name: string,
+  vec: boolean,
+): { rows: number; D: number } {
+  const rows = sizeOf(sizes, 'rows', name);
+  const D = sizeOf(sizes, 'D', name);
+  if (D === 0) throw new KernelSpecError(`${name}: D must be positive`);
+  if (vec && D % 4 !== 0) throw new KernelSpecError(`${name}: D=${D} is not a multiple of 4`);
+  return { rows, D };
+}
 
 export function renderNorm(desc: NormDesc): KernelSource {
   const kind = desc.kind;
@@ -163,11 +178,7 @@ export function renderNorm(desc: NormDesc): KernelSource {
     bindings: binds.decls,
     uniforms: UNIFORMS,
     dispatch(sizes: KernelSizes): Vec3 {
-      const rows = sizeOf(sizes, 'rows', name);
-      const D = sizeOf(sizes, 'D', name);
-      if (D === 0) throw new KernelSpecError(`${name}: D must be positive`);
-      if (vec && D % 4 !== 0) throw new KernelSpecError(`${name}: D=${D} is not a multiple of 4`);
-      return grid1d(rows);
+      return grid1d(rowSizes(sizes, name, vec).rows);
     },
   };
 }
