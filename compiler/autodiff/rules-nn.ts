@@ -43,6 +43,17 @@ export function softmaxVjp({
 }
 
 /**
+ * attention(q, k, v): the per-query stats (logsumexp, Σ p·dp) and dq, dk, dv as attention_grad
+ * ops, which recompute the probabilities instead of keeping them (two flash kernels, no N×N
+ * matrix), rather than the chain's matmul and softmax VJPs.
+ */
+export function attentionVjp({ b, node, g, need }: VjpArgs<NodeOf<'attention'>>): VjpResult {
+  if (!need.some(Boolean)) return [null, null, null];
+  const [q, k, v] = node.inputs;
+  return b.attentionGrad(q, k, v, g, node.attrs.scale, need);
+}
+
+/**
  * layernorm (inputs x, weight?, bias?) and rmsnorm (x, weight?). With d = g·weight (or g):
  *   layernorm dx = r·(d - mean(d) - x̂·mean(d·x̂))      rmsnorm dx = r·(d - x̂·mean(d·x̂))
  *   dweight = Σ g·x̂,  dbias = Σ g   (sums over every axis but the last)

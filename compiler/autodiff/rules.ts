@@ -4,7 +4,14 @@
 import type { Node, NodeOf } from '../ir/graph.js';
 import type { OpKind } from '../ir/ops.js';
 import { binaryVjp, matmulVjp, unaryVjp } from './rules-elementwise.js';
-import { crossEntropyVjp, dropoutVjp, normVjp, reduceVjp, softmaxVjp } from './rules-nn.js';
+import {
+  attentionVjp,
+  crossEntropyVjp,
+  dropoutVjp,
+  normVjp,
+  reduceVjp,
+  softmaxVjp,
+} from './rules-nn.js';
 import { type VjpArgs, type VjpResult, type VjpRule, sumToShape, zeros } from './vjp.js';
 
 export type { VjpArgs, VjpResult, VjpRule } from './vjp.js';
@@ -117,6 +124,8 @@ const RULES: RuleTable = {
   layernorm: normVjp,
   rmsnorm: normVjp,
   norm_grad: firstOrderOnly,
+  attention: attentionVjp,
+  attention_grad: firstOrderOnly,
   reshape: reshapeVjp,
   transpose: transposeVjp,
   slice: sliceVjp,

@@ -8,6 +8,7 @@ import { assertValidGraph } from '../ir/verify.js';
 import { lowerVit } from '../lower/vit.js';
 import { modelParams } from '../spec/params.js';
 import type { Spec } from '../spec/types.js';
+import { attentionOps } from './attention-op.js';
 import { appendBackward, builderFrom } from './grad.js';
 import { addCrossEntropyLoss } from './loss.js';
 import { type OptimizerConfig, appendOptimizerUpdate, clipGradNorm } from './optim.js';
@@ -22,7 +23,15 @@ export interface TrainGraphOptions {
   optimizer?: OptimizerConfig;
   /** Also output `grad.{name}`: the gradients the optimizer consumed (after clipping). */
   outputGrads?: boolean;
+  /**
+   * 'op' (default): attention chains become attention ops (attention-op.ts), whose backward
+   * recomputes the probabilities; 'explicit': keep the lowering's matmul / softmax chain and
+   * differentiate it op by op (the probabilities are kept for the backward pass).
+   */
+  attention?: AttentionForm;
 }
+
+export type AttentionForm = 'op' | 'explicit';
 
 /**
  * The forward pass in train mode, the loss and the backward pass, without clipping or the
@@ -30,18 +39,27 @@ export interface TrainGraphOptions {
  * parameter in timm order. The GPU training plan applies the optimizer to these gradients as one
  * packed kernel (compiler/codegen/pack-optimizer.ts) instead of per-parameter graph ops.
  */
-export function buildBackwardGraph(spec: Spec, opts: { batch: number; smoothing?: number }): Graph {
-  const { b, grads, infos } = forwardAndBackward(spec, opts.batch, opts.smoothing);
+export function buildBackwardGraph(
+  spec: Spec,
+  opts: { batch: number; smoothing?: number; attention?: AttentionForm },
+): Graph {
+  const { b, grads, infos } = forwardAndBackward(spec, opts.batch, opts.smoothing, opts.attention);
   infos.forEach((p, k) => b.output(`grad.${p.name}`, grads[k]));
   const g = b.build();
   assertValidGraph(g, `backward graph of ${spec.name}`);
   return g;
 }
 
-function forwardAndBackward(spec: Spec, batch: number, smoothingOpt?: number) {
+function forwardAndBackward(
+  spec: Spec,
+  batch: number,
+  smoothingOpt?: number,
+  attention: AttentionForm = 'op',
+) {
   if (spec.head.classes === 0) throw new Error('buildTrainGraph: training needs a classifier head');
   const smoothing = smoothingOpt ?? spec.train.smoothing;
-  const forward = lowerVit(spec, { batch, mode: 'train' });
+  const lowered = lowerVit(spec, { batch, mode: 'train' });
+  const forward = attention === 'op' ? attentionOps(lowered) : lowered;
   const b = builderFrom(forward);
   const logits = outputNode(forward, 'logits').id;
   const { loss } = addCrossEntropyLoss(b, logits, { smoothing });
@@ -73,7 +91,12 @@ function forwardAndBackward(spec: Spec, batch: number, smoothingOpt?: number) {
 export function buildTrainGraph(spec: Spec, opts: TrainGraphOptions): Graph {
   const clip = opts.clip === undefined ? spec.train.clip : opts.clip;
   const opt = opts.optimizer ?? spec.train.optimizer;
-  const { b, grads: raw, infos, paramIds } = forwardAndBackward(spec, opts.batch, opts.smoothing);
+  const {
+    b,
+    grads: raw,
+    infos,
+    paramIds,
+  } = forwardAndBackward(spec, opts.batch, opts.smoothing, opts.attention);
   let grads = raw;
   let total: Value | null = null;
   if (clip !== null) ({ grads, total } = clipGradNorm(b, grads, clip));

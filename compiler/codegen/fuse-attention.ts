@@ -45,12 +45,26 @@ export function matchAttention(
   outputs: ReadonlySet<number>,
   kernel: 'flash' | 'exact',
   tag: (n: Node) => string,
+  chains = true,
 ): AttentionMatch {
   const groups = new Map<number, AttentionFusion>();
   const reasons: string[] = [];
   const sole = (id: number): Node | undefined =>
     !outputs.has(id) && readers[id].length === 1 ? g.nodes[readers[id][0]] : undefined;
+  for (const op of g.nodes) {
+    if (op.op !== 'attention') continue;
+    const m = attentionOpGroup(g, op, sole, kernel);
+    if (typeof m === 'string') {
+      reasons.push(`${tag(op)}: attention op not fused: ${m}`);
+      continue;
+    }
+    groups.set(m.key, m.fusion);
+    reasons.push(
+      `${tag(g.nodes[m.key])}: attention op ${tag(op)} as one ${kernel} kernel with the head merge; no N×N matrix in memory`,
+    );
+  }
   for (const pv of g.nodes) {
+    if (!chains) break;
     if (pv.op !== 'matmul' || pv.attrs.transA || pv.attrs.transB || pv.shape.length !== 4) continue;
     const pIn = g.nodes[pv.inputs[0]];
     if (pIn.op === 'dropout' && g.nodes[pIn.inputs[0]].op === 'softmax') {
@@ -132,11 +146,48 @@ export function matchAttention(
 }
 
 /**
+ * An attention op (a training graph's, compiler/autodiff/attention-op.ts) and its head merge
+ * transpose(0, 2, 1, 3) → reshape [B, N, H·hd]: the kernel computes the op and writes the merged
+ * output. A reason string when the merge is not there (the op has no kernel of its own).
+ */
+function attentionOpGroup(
+  g: Graph,
+  op: Extract<Node, { op: 'attention' }>,
+  sole: (id: number) => Node | undefined,
+  kernel: 'flash' | 'exact',
+): { key: number; fusion: AttentionFusion } | string {
+  const [B, H, N, hd] = op.shape;
+  const tr = sole(op.id);
+  if (!tr || tr.op !== 'transpose' || tr.attrs.perm.join() !== '0,2,1,3')
+    return 'its output is not only read by the head merge transpose(0, 2, 1, 3)';
+  const out = sole(tr.id);
+  if (!out || out.op !== 'reshape' || !shapeEquals(out.shape, [B, N, H * hd]))
+    return 'the head merge is not reshaped to [B, N, H·hd]';
+  const [q, k, v] = op.inputs;
+  return {
+    key: out.id,
+    fusion: {
+      kernel,
+      q,
+      k,
+      v,
+      scale: op.attrs.scale,
+      layout: 'heads',
+      heads: H,
+      headDim: hd,
+      batch: B,
+      tokens: N,
+      internal: [op.id, tr.id],
+    },
+  };
+}
+
+/**
  * The fused qkv layout: q, k, v are the three slices of one [B, N, 3, H, hd] buffer, i.e. views
  * with strides (N·3D, hd, 3D, 1) over [B, H, N, hd] at offsets 0, D, 2D.
  */
 export function qkvLayout(
-  a: AttentionFusion,
+  a: Pick<AttentionFusion, 'q' | 'k' | 'v' | 'heads' | 'headDim' | 'tokens'>,
   views: ReadonlyMap<number, View>,
 ): number | undefined {
   const vs = [a.q, a.k, a.v].map((id) => views.get(id));

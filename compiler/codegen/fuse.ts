@@ -12,6 +12,12 @@
 import { type Graph, type Node, consumers, shapeEquals } from '../ir/graph.js';
 import { isLeafOp } from '../ir/ops.js';
 import { type AttentionFusion, headsCopies, matchAttention, qkvLayout } from './fuse-attention.js';
+import {
+  type AttentionGradFusion,
+  attentionGradCopies,
+  attentionGradLayouts,
+  matchAttentionGrads,
+} from './fuse-attention-grad.js';
 import { type ElementwiseGroup, groupElementwise } from './fuse-elementwise.js';
 import { type View, isContiguous, planViews, rowView } from './views.js';
 import type { Activation } from './wgsl/activations.js';
@@ -76,6 +82,8 @@ export interface FusionPlan {
   matmuls: Map<number, MatmulFusion>;
   /** Fused attention, keyed by the node holding the merged output [B, N, D]. */
   attention: Map<number, AttentionFusion>;
+  /** Attention backward kernels, keyed by the attention_grad 'stats' node (where they run). */
+  attentionGrads: Map<number, AttentionGradFusion>;
   /** Elementwise kernels, keyed by their last member (where the kernel runs). */
   elementwise: Map<number, ElementwiseGroup>;
   /** Layout nodes that are strided views of another node's buffer (no kernel of their own). */
@@ -99,17 +107,27 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
   const reasons: string[] = [];
   const tag = tagNode;
 
-  const att =
-    opts.attention === 'off'
-      ? {
-          groups: new Map<number, AttentionFusion>(),
-          reasons: ['attention fusion is off (separate matmul, softmax and copy kernels)'],
-        }
-      : matchAttention(g, readers, outputs, opts.attention ?? DEFAULT_ATTENTION, tag);
+  // With fusion 'off', explicit chains stay separate kernels; attention ops (training graphs)
+  // have no other form, so they are matched either way.
+  const off = opts.attention === 'off';
+  const att = matchAttention(
+    g,
+    readers,
+    outputs,
+    opts.attention === 'exact' ? 'exact' : DEFAULT_ATTENTION,
+    tag,
+    !off,
+  );
+  if (off) reasons.push('attention fusion is off (separate matmul, softmax and copy kernels)');
   reasons.push(...att.reasons);
   // The probabilities are written by the attention kernel: no kernel of their own either.
   for (const a of att.groups.values())
     for (const i of [...a.internal, ...(a.probs !== undefined ? [a.probs] : [])]) absorbed.add(i);
+  const attGrads = matchAttentionGrads(g, readers, outputs, tag);
+  reasons.push(...attGrads.reasons);
+  // The parts (and the assembly they are written through) come out of the stats node's kernels.
+  for (const grp of attGrads.groups.values())
+    for (const i of [...grp.parts, ...grp.assembly, grp.dqkv]) if (i !== undefined) absorbed.add(i);
   const matmuls = planMatmuls(g, readers, outputs, absorbed, opts, reasons);
 
   // A norm folded behind row-preserving views is transparent to them: they view its input.
@@ -137,6 +155,9 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
     }
   }
 
+  for (const grp of attGrads.groups.values())
+    reasons.push(...attentionGradLayouts(g, grp, views, tag));
+
   const skip = new Set([...absorbed, ...views.keys()]);
   const ew = groupElementwise(g, readers, outputs, skip, tag);
   reasons.push(...ew.reasons);
@@ -153,6 +174,7 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
     needsCopy,
     matmuls,
     att.groups,
+    attGrads.groups,
     ew.groups,
     reasons,
   );
@@ -163,6 +185,7 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
     absorbed,
     matmuls,
     attention: att.groups,
+    attentionGrads: attGrads.groups,
     elementwise: ew.groups,
     views,
     materialize,
@@ -344,6 +367,7 @@ function planMaterialize(
   needsCopy: ReadonlySet<number>,
   matmuls: ReadonlyMap<number, MatmulFusion>,
   attention: ReadonlyMap<number, AttentionFusion>,
+  attentionGrads: ReadonlyMap<number, AttentionGradFusion>,
   elementwise: ReadonlyMap<number, ElementwiseGroup>,
   reasons: string[],
 ): Set<number> {
@@ -355,6 +379,12 @@ function planMaterialize(
   for (const a of attention.values()) {
     for (const id of [a.q, a.k, a.v]) attOperand.set(id, a);
     if (a.layout === 'heads') for (const id of headsCopies(a, views)) materialize.add(id);
+  }
+  // Attention backward reads its operands in place or, in the 'heads' layouts, from copies.
+  const gradReaders = new Set<number>();
+  for (const grp of attentionGrads.values()) {
+    for (const id of attentionGradCopies(grp, views)) materialize.add(id);
+    for (const p of [grp.stats, ...grp.parts]) if (p !== undefined) gradReaders.add(p);
   }
   // Matmul A operands (directly, or through a folded norm) that may be row-strided views.
   const aReaders = new Map<number, number>();
@@ -381,6 +411,7 @@ function planMaterialize(
       if (views.has(r) || rn.op === 'concat' || inEw.has(r)) continue;
       // Attention in the 'qkv' layout reads it in place; in 'heads' it was copied just above.
       if (attOperand.get(id)?.internal.includes(r)) continue;
+      if (gradReaders.has(r)) continue;
       if (aReaders.get(id) === r && rowView(v) !== undefined) continue;
       why.push(`read by ${tag(rn)}`);
     }

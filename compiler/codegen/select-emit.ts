@@ -3,6 +3,7 @@
 // calls these; each appends its dispatch(es) to the PlanBuilder.
 import type { Graph, Node } from '../ir/graph.js';
 import type { AttentionFusion } from './fuse-attention.js';
+import type { AttentionGradFusion } from './fuse-attention-grad.js';
 import { type ElementwiseGroup, inlineConst } from './fuse-elementwise.js';
 import type { MatmulFusion } from './fuse.js';
 import { nodeExpr } from './op-kernels.js';
@@ -12,6 +13,7 @@ import { renderAttention } from './wgsl/attention.js';
 import { renderCopy } from './wgsl/copy.js';
 import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderFlashAttention } from './wgsl/flash-attention.js';
+import { renderFlashAttentionGrad } from './wgsl/flash-attention-grad.js';
 import {
   DEFAULT_MATMUL_TILING,
   type MatmulDesc,
@@ -267,6 +269,74 @@ export function emitAttention(
     batch: a.batch,
   });
   return { out, probs };
+}
+
+/**
+ * The attention backward group (fuse-attention-grad.ts): stage 'q' (stats + dq), then stage 'kv'
+ * (dk + dv). Returns the buffer of every node it computes: the stats, the parts, and with the
+ * in-place output the assembled gradient of the qkv projection.
+ */
+export function emitAttentionGrad(
+  pb: PlanBuilder,
+  g: Graph,
+  a: AttentionGradFusion,
+  h: Homes,
+): Map<number, Loc> {
+  const locs = new Map<number, Loc>();
+  const stats = h.scratch(g.nodes[a.stats]);
+  locs.set(a.stats, stats);
+  const bind: Record<string, Loc> = {};
+  if (a.input === 'qkv') bind.qkv = h.loc(a.qkvBase!);
+  else {
+    bind.q = h.loc(a.q);
+    bind.k = h.loc(a.k);
+    bind.v = h.loc(a.v);
+  }
+  bind.dout = h.loc(a.doutLayout === 'merged' ? a.doutBase! : a.dout);
+  const outs: Record<string, Loc> = {};
+  if (a.output === 'qkv') {
+    const dqkv = h.scratch(g.nodes[a.dqkv!]);
+    locs.set(a.dqkv!, dqkv);
+    outs.dqkv = dqkv;
+  } else
+    a.parts.forEach((p, i) => {
+      // A part nobody needs is still written by its stage: a scratch buffer of its own.
+      const node = p !== undefined ? g.nodes[p] : g.nodes[a.q];
+      const l = h.scratch(node);
+      if (p !== undefined) locs.set(p, l);
+      outs[['dq', 'dk', 'dv'][i]] = l;
+    });
+  const desc = {
+    heads: a.heads,
+    headDim: a.headDim,
+    scale: a.scale,
+    input: a.input,
+    dout: a.doutLayout,
+    output: a.output,
+  } as const;
+  const sizes = { N: a.tokens, batch: a.batch };
+  const label = (ids: (number | undefined)[]) =>
+    ids
+      .filter((i): i is number => i !== undefined)
+      .map((i) => h.label(g.nodes[i]))
+      .join(' + ');
+  const pick = (names: string[]) =>
+    Object.fromEntries(Object.entries(outs).filter(([k]) => names.includes(k)));
+  pb.step(
+    renderFlashAttentionGrad({ ...desc, stage: 'q' }),
+    'attention backward: stats and dq (flash, no N×N matrix)',
+    label([a.stats, a.parts[0]]),
+    { ...bind, stats, ...pick(['dqkv', 'dq']) },
+    sizes,
+  );
+  pb.step(
+    renderFlashAttentionGrad({ ...desc, stage: 'kv' }),
+    'attention backward: dk and dv (flash, no N×N matrix)',
+    label([a.parts[1], a.parts[2], ...a.assembly, a.dqkv]),
+    { ...bind, stats, ...pick(['dqkv', 'dk', 'dv']) },
+    sizes,
+  );
+  return locs;
 }
 
 /** One elementwise kernel for a fused chain; returns a buffer per group output (in order). */

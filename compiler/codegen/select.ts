@@ -15,6 +15,7 @@ import {
   type Homes,
   copyView,
   emitAttention,
+  emitAttentionGrad,
   emitElementwise,
   emitMatmul,
 } from './select-emit.js';
@@ -122,7 +123,10 @@ export function selectWithFusion(
     if (fusion.absorbed.has(n.id) || locs.has(n.id) || n.op === 'const') continue;
     const att = fusion.attention.get(n.id);
     const grp = fusion.elementwise.get(n.id);
-    if (att) {
+    const attGrad = fusion.attentionGrads.get(n.id);
+    if (attGrad) {
+      for (const [id, l] of emitAttentionGrad(pb, g, attGrad, homes)) locs.set(id, l);
+    } else if (att) {
       const r = emitAttention(pb, g, att, n, homes, emitOpts);
       locs.set(n.id, r.out);
       if (att.probs !== undefined) locs.set(att.probs, r.probs!);

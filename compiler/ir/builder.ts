@@ -171,6 +171,30 @@ export class GraphBuilder {
     return this.add('norm_grad', [x, g], { eps, center, weight: false, part: 'weight' });
   }
 
+  /** softmax((scale·q)·kᵀ)·v over [B, H, N, hd] operands (ops.ts attention). */
+  attention(q: Value, k: Value, v: Value, scale: number): Value {
+    return this.add('attention', [q, k, v], { scale });
+  }
+
+  /**
+   * The gradients of attention(q, k, v, scale) given the output's gradient dO: the per-query
+   * stats (L, D), then dq, dk, dv from them (ops.ts attention_grad), only the parts `need` asks for.
+   */
+  attentionGrad(
+    q: Value,
+    k: Value,
+    v: Value,
+    dO: Value,
+    scale: number,
+    need: readonly boolean[] = [true, true, true],
+  ): (Value | null)[] {
+    const stats = this.add('attention_grad', [q, k, v, dO], { scale, part: 'stats' });
+    const parts = ['q', 'k', 'v'] as const;
+    return parts.map((part, i) =>
+      need[i] ? this.add('attention_grad', [q, k, v, dO, stats], { scale, part }) : null,
+    );
+  }
+
   // ---- layout ----
   /** Reshape; one entry may be -1 (inferred). */
   reshape(x: Value, shape: readonly number[]): Value {

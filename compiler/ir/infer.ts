@@ -156,6 +156,23 @@ export function inferType<K extends OpKind>(
         fail(`weight must be [${C}]`);
       return { shape: [...s], dtype: 'f32' };
     }
+    case 'attention':
+    case 'attention_grad': {
+      const part = op === 'attention' ? 'out' : (a as OpAttrs['attention_grad']).part;
+      if (!['out', 'stats', 'q', 'k', 'v'].includes(part)) fail(`unknown part '${String(part)}'`);
+      if (!Number.isFinite((a as OpAttrs['attention']).scale)) fail('scale must be finite');
+      arity(op === 'attention' ? 3 : part === 'stats' ? 4 : 5);
+      inputs.forEach((_, i) => f32(i));
+      const s = inputs[0].shape;
+      if (s.length !== 4) fail(`q must be [B, H, N, hd], got [${s}]`);
+      for (let i = 1; i < Math.min(inputs.length, 4); i++)
+        if (inputs[i].shape.join() !== s.join())
+          fail(`input ${i} must be shaped as q [${s}], got [${inputs[i].shape}]`);
+      const stats = [s[0], s[1], s[2], 2];
+      if (inputs.length === 5 && inputs[4].shape.join() !== stats.join())
+        fail(`stats must be [${stats}], got [${inputs[4].shape}]`);
+      return { shape: part === 'stats' ? stats : [...s], dtype: 'f32' };
+    }
     case 'reshape': {
       arity(1);
       const shape = (a as OpAttrs['reshape']).shape;

@@ -6,6 +6,7 @@ import { constValues } from './consts.js';
 import { broadcastTo, binary, unary } from './cpu/elementwise.js';
 import { concat, im2col, slice, transpose } from './cpu/layout.js';
 import { matmul } from './cpu/matmul.js';
+import { attention, attentionGrad } from './cpu/attention.js';
 import {
   crossEntropy,
   layernorm,
@@ -171,6 +172,24 @@ function evalNode(graph: Graph, node: Node, ins: Tensor[], feeds: Feeds, params:
         node.shape[node.shape.length - 1],
         node.attrs.eps,
         node.attrs.center,
+        node.attrs.part,
+      );
+    case 'attention':
+      return attention(
+        x(),
+        f64(ins[1], 'attention k'),
+        f64(ins[2], 'attention v'),
+        node.shape,
+        node.attrs.scale,
+      );
+    case 'attention_grad':
+      return attentionGrad(
+        x(),
+        f64(ins[1], 'attention_grad k'),
+        f64(ins[2], 'attention_grad v'),
+        f64(ins[3], 'attention_grad dO'),
+        shapeOf(0),
+        node.attrs.scale,
         node.attrs.part,
       );
     case 'reshape':

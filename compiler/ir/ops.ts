@@ -104,6 +104,24 @@ export interface OpAttrs {
    */
   norm_grad: { eps: number; center: boolean; weight: boolean; part: 'input' | 'weight' };
 
+  // ---- attention (training graphs: compiler/autodiff/attention-op.ts) ----
+  /**
+   * inputs [q, k, v], each [B, H, N, hd] → [B, H, N, hd]:
+   * softmax((scale·q)·kᵀ, last axis)·v — timm's attention with q scaled before the product. The
+   * training graph's form of the explicit chain, so that its gradient is attention_grad.
+   */
+  attention: { scale: number };
+  /**
+   * Gradients of attention: inputs [q, k, v, dO] (dO: the output's gradient) and, for parts
+   * 'q', 'k', 'v', the stats. With s = (scale·q)·kᵀ, p = softmax(s), dp = dO·vᵀ:
+   *   part 'stats': [B, H, N, 2]: per query, L = logsumexp(s) and D = Σ_j p·dp
+   *   part 'q':     scale·Σ_j p·(dp − D)·k_j                  [B, H, N, hd]
+   *   part 'k':     Σ_i p·(dp − D)·scale·q_i                   [B, H, N, hd]
+   *   part 'v':     Σ_i p·dO_i                                 [B, H, N, hd]
+   * p is recomputed as exp(s − L): no N×N matrix (flash-attention backward, two kernels).
+   */
+  attention_grad: { scale: number; part: 'stats' | 'q' | 'k' | 'v' };
+
   // ---- layout ----
   /** Same elements, same row-major order, new shape (same numel; fully specified, no -1). */
   reshape: { shape: readonly number[] };
@@ -192,6 +210,8 @@ export const ALL_OPS: readonly OpKind[] = [
   'layernorm',
   'rmsnorm',
   'norm_grad',
+  'attention',
+  'attention_grad',
   'reshape',
   'transpose',
   'slice',

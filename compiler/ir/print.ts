@@ -40,6 +40,7 @@ const ATTR_ORDER: Readonly<Record<string, readonly string[]>> = {
   layernorm: ['eps', 'weight', 'bias'],
   rmsnorm: ['eps', 'weight'],
   norm_grad: ['part', 'eps', 'center', 'weight'],
+  attention_grad: ['part', 'scale'],
   dropout: ['rate', 'stream'],
   drop_path: ['rate', 'stream'],
 };

@@ -173,9 +173,52 @@ describe('fusion of training graphs', () => {
     expect(plan.kernels.some((k) => k.name.startsWith('softmax'))).toBe(true);
   });
 
+  it('attention ops: flash forward without probabilities, backward in two kernels writing d(qkv) in place', () => {
+    const spec = fixtureSpec('pre_gelu_cls');
+    const B = 2;
+    const g = buildTrainGraph(spec, { batch: B });
+    const { plan, fusion } = selectWithFusion(g, {
+      spec: 'x',
+      specFile: 'x',
+      batch: B,
+      mode: 'train',
+    });
+    const ops = fusion.reasons.filter((r) =>
+      /attention op %\d+ attention .* no N×N matrix/.test(r),
+    );
+    expect(ops).toHaveLength(spec.depth);
+    expect(fusion.attentionGrads.size).toBe(spec.depth);
+    for (const grp of fusion.attentionGrads.values()) {
+      expect([grp.input, grp.doutLayout, grp.output]).toEqual(['qkv', 'merged', 'qkv']);
+      expect(grp.assembly).toHaveLength(5);
+    }
+    const names = plan.steps.map((s) => plan.kernels[s.kernel].name);
+    expect(names.filter((n) => n.startsWith('flash_attention_grad_q_qkv_merged_qkv'))).toHaveLength(
+      spec.depth,
+    );
+    expect(
+      names.filter((n) => n.startsWith('flash_attention_grad_kv_qkv_merged_qkv')),
+    ).toHaveLength(spec.depth);
+    expect(
+      names.filter((n) => n.startsWith('flash_attention_') && n.includes('probs')),
+    ).toHaveLength(0);
+    // No N×N matrix anywhere: no buffer holds B·H·N·N floats, and the only softmax is the loss's.
+    const [N, H] = [g.nodes.find((n) => n.op === 'attention')!.shape[2], spec.heads];
+    expect(plan.buffers.filter((b) => b.bytes === B * H * N * N * 4)).toHaveLength(0);
+    expect(names.filter((n) => n.startsWith('softmax'))).toHaveLength(1);
+    // The explicit form of the same step needs more dispatches (attention backward of 13).
+    const explicit = selectKernels(buildTrainGraph(spec, { batch: B, attention: 'explicit' }), {
+      spec: 'x',
+      specFile: 'x',
+      batch: B,
+      mode: 'train',
+    });
+    expect(plan.steps.length).toBeLessThanOrEqual(explicit.steps.length - 10 * spec.depth);
+  });
+
   it('attention writes the probabilities the backward reads; AdamW is two kernels per parameter', () => {
     const spec = fixtureSpec('pre_gelu_cls');
-    const g = buildTrainGraph(spec, { batch: 2 });
+    const g = buildTrainGraph(spec, { batch: 2, attention: 'explicit' });
     const { plan, fusion } = selectWithFusion(g, {
       spec: spec.name,
       specFile: 'x',
