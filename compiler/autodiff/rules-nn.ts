@@ -43,14 +43,14 @@ export function softmaxVjp({
 }
 
 /**
- * attention(q, k, v): the per-query stats (logsumexp, Σ p·dp) and dq, dk, dv as attention_grad
- * ops, which recompute the probabilities instead of keeping them (two flash kernels, no N×N
- * matrix), rather than the chain's matmul and softmax VJPs.
+ * attention(q, k, v): the per-query logsumexp and D = Σ o·dO, then dq, dk, dv, as attention_grad
+ * ops that recompute the probabilities instead of keeping them (flash kernels, no N×N matrix),
+ * rather than the chain's matmul and softmax VJPs.
  */
 export function attentionVjp({ b, node, g, need }: VjpArgs<NodeOf<'attention'>>): VjpResult {
   if (!need.some(Boolean)) return [null, null, null];
   const [q, k, v] = node.inputs;
-  return b.attentionGrad(q, k, v, g, node.attrs.scale, need);
+  return b.attentionGrad(q, k, v, node.id, g, node.attrs.scale, need);
 }
 
 /**

@@ -21,7 +21,8 @@ export function specPathForHeader(specFile: string): string {
 export function parseBatch(v: unknown): number {
   if (v === undefined) return 1;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 4096) throw new UsageError('VITC0904', `--batch must be an integer in 1..4096, got '${v}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 4096)
+    throw new UsageError('VITC0904', `--batch must be an integer in 1..4096, got '${v}'`);
   return n;
 }
 
@@ -36,8 +37,20 @@ export const compileCommand: Command = {
   positionals: { name: 'SPEC', min: 1, max: 1 },
   flags: [
     { name: 'out', kind: 'string', short: 'o', value: 'DIR', description: 'output folder' },
-    { name: 'model', kind: 'string', short: 'm', value: 'NAME', description: 'which model of SPEC (default: the last one)' },
-    { name: 'batch', kind: 'string', short: 'b', value: 'N', description: 'batch size the plan is compiled for (default 1)' },
+    {
+      name: 'model',
+      kind: 'string',
+      short: 'm',
+      value: 'NAME',
+      description: 'which model of SPEC (default: the last one)',
+    },
+    {
+      name: 'batch',
+      kind: 'string',
+      short: 'b',
+      value: 'N',
+      description: 'batch size the plan is compiled for (default 1)',
+    },
   ],
   async run(args, io) {
     const file = args.positionals[0];

@@ -13,7 +13,18 @@ import { attentionCommand } from './attention.js';
 import { posembedCommand } from './posembed.js';
 import { patchesCommand } from './patches.js';
 
-export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, compileCommand, runCommand, trainCommand, evalCommand, attentionCommand, posembedCommand, patchesCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [
+  checkCommand,
+  explainCommand,
+  compileCommand,
+  runCommand,
+  trainCommand,
+  evalCommand,
+  attentionCommand,
+  posembedCommand,
+  patchesCommand,
+  benchCommand,
+];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -27,8 +27,17 @@ export function topK(p: Float64Array, k: number): { index: number; prob: number 
 async function loadInputs(args: { images: string[]; input?: string }, spec: Spec) {
   if (args.input) {
     const f = await readSafetensors(args.input);
-    if (!f.tensors.has('image')) throw Object.assign(new Error(`${args.input}: no tensor named 'image' (found: ${[...f.tensors.keys()].join(', ')})`), { code: 'VITC0405' });
-    return { data: Float32Array.from(tensorData(f, 'image') as ArrayLike<number>), names: [] as string[] };
+    if (!f.tensors.has('image'))
+      throw Object.assign(
+        new Error(
+          `${args.input}: no tensor named 'image' (found: ${[...f.tensors.keys()].join(', ')})`,
+        ),
+        { code: 'VITC0405' },
+      );
+    return {
+      data: Float32Array.from(tensorData(f, 'image') as ArrayLike<number>),
+      names: [] as string[],
+    };
   }
   const img = await import('../../runtime/image/index.js');
   const decoded = await Promise.all(args.images.map((p) => img.readImage(p)));
@@ -38,33 +47,85 @@ async function loadInputs(args: { images: string[]; input?: string }, spec: Spec
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a model on images (or a tensor file) on WebGPU and print the top classes',
-  usage: 'vitc run SPEC|DIR [--weights W.safetensors] (--image A.png [B.jpg …] | --input X.safetensors) [--top K] [--labels FILE] [--json]',
+  usage:
+    'vitc run SPEC|DIR [--weights W.safetensors] (--image A.png [B.jpg …] | --input X.safetensors) [--top K] [--labels FILE] [--json]',
   details:
     'SPEC is compiled on the fly; DIR is a folder written by `vitc compile`. Images are decoded (PNG, JPEG),\n' +
     "resized, center-cropped and normalized as the spec's preprocess block says. Without --weights the model\n" +
     'runs on seeded random weights, with a loud warning.',
   positionals: { name: 'SPEC|DIR [IMAGE…]', min: 1, max: Infinity },
   flags: [
-    { name: 'weights', kind: 'string', short: 'w', value: 'W', description: 'safetensors weights (timm or HF names)' },
-    { name: 'image', kind: 'string', short: 'i', value: 'IMG', repeatable: true, description: 'image file(s); more may follow as arguments' },
-    { name: 'input', kind: 'string', value: 'X', description: "safetensors with a preprocessed 'image' tensor [n, C, H, W]" },
-    { name: 'top', kind: 'string', short: 'k', value: 'K', description: 'classes to print per image (default 5)' },
+    {
+      name: 'weights',
+      kind: 'string',
+      short: 'w',
+      value: 'W',
+      description: 'safetensors weights (timm or HF names)',
+    },
+    {
+      name: 'image',
+      kind: 'string',
+      short: 'i',
+      value: 'IMG',
+      repeatable: true,
+      description: 'image file(s); more may follow as arguments',
+    },
+    {
+      name: 'input',
+      kind: 'string',
+      value: 'X',
+      description: "safetensors with a preprocessed 'image' tensor [n, C, H, W]",
+    },
+    {
+      name: 'top',
+      kind: 'string',
+      short: 'k',
+      value: 'K',
+      description: 'classes to print per image (default 5)',
+    },
     { name: 'labels', kind: 'string', value: 'FILE', description: 'class names, one per line' },
-    { name: 'batch', kind: 'string', short: 'b', value: 'N', description: 'batch size to compile for (default: all images, max 64)' },
-    { name: 'model', kind: 'string', short: 'm', value: 'NAME', description: 'which model of SPEC (default: the last one)' },
+    {
+      name: 'batch',
+      kind: 'string',
+      short: 'b',
+      value: 'N',
+      description: 'batch size to compile for (default: all images, max 64)',
+    },
+    {
+      name: 'model',
+      kind: 'string',
+      short: 'm',
+      value: 'NAME',
+      description: 'which model of SPEC (default: the last one)',
+    },
     { name: 'json', kind: 'boolean', description: 'print one JSON object' },
   ],
   async run(args, io) {
     const [source, ...more] = args.positionals;
     const images = [...((args.flags.image as string[] | undefined) ?? []), ...more];
     const input = args.flags.input as string | undefined;
-    if (!images.length && !input) throw new UsageError('VITC0902', 'give --image FILE… or --input X.safetensors', 'run');
-    if (images.length && input) throw new UsageError('VITC0904', '--image and --input are exclusive', 'run');
+    if (!images.length && !input)
+      throw new UsageError('VITC0902', 'give --image FILE… or --input X.safetensors', 'run');
+    if (images.length && input)
+      throw new UsageError('VITC0904', '--image and --input are exclusive', 'run');
     const top = args.flags.top === undefined ? 5 : Number(args.flags.top);
-    if (!Number.isInteger(top) || top < 1) throw new UsageError('VITC0904', `--top must be a positive integer, got '${args.flags.top}'`, 'run');
+    if (!Number.isInteger(top) || top < 1)
+      throw new UsageError(
+        'VITC0904',
+        `--top must be a positive integer, got '${args.flags.top}'`,
+        'run',
+      );
     try {
-      const labels = args.flags.labels ? readFileSync(args.flags.labels as string, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : undefined;
-      const batch = args.flags.batch !== undefined ? parseBatch(args.flags.batch) : Math.min(64, Math.max(1, images.length || 1));
+      const labels = args.flags.labels
+        ? readFileSync(args.flags.labels as string, 'utf8')
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean)
+        : undefined;
+      const batch =
+        args.flags.batch !== undefined
+          ? parseBatch(args.flags.batch)
+          : Math.min(64, Math.max(1, images.length || 1));
       const model = await loadModel(source, {
         weights: args.flags.weights as string | undefined,
         batch,
@@ -79,14 +140,29 @@ export const runCommand: Command = {
         const results = [];
         for (let i = 0; i < n; i++) {
           const p = softmaxRow(logits.subarray(i * K, (i + 1) * K));
-          const best = topK(p, Math.min(top, K)).map((t) => ({ ...t, label: labels?.[t.index] ?? `class ${t.index}` }));
-          results.push({ image: names[i] ?? `#${i}`, top: best, logits: Array.from(logits.subarray(i * K, (i + 1) * K)) });
+          const best = topK(p, Math.min(top, K)).map((t) => ({
+            ...t,
+            label: labels?.[t.index] ?? `class ${t.index}`,
+          }));
+          results.push({
+            image: names[i] ?? `#${i}`,
+            top: best,
+            logits: Array.from(logits.subarray(i * K, (i + 1) * K)),
+          });
         }
-        if (args.flags.json) io.out(JSON.stringify({ model: model.spec.name, weights: model.weightsSource, results }, null, 2) + '\n');
+        if (args.flags.json)
+          io.out(
+            JSON.stringify(
+              { model: model.spec.name, weights: model.weightsSource, results },
+              null,
+              2,
+            ) + '\n',
+          );
         else
           for (const r of results) {
             io.out(`${r.image}\n`);
-            for (const t of r.top) io.out(`  ${(t.prob * 100).toFixed(2).padStart(6)}%  ${t.label}\n`);
+            for (const t of r.top)
+              io.out(`  ${(t.prob * 100).toFixed(2).padStart(6)}%  ${t.label}\n`);
           }
       } finally {
         model.destroy();

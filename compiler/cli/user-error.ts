@@ -4,12 +4,25 @@ import { VitcError } from '../diagnostics.js';
 import type { CliIO } from './io.js';
 import { printDiagnostics } from './report.js';
 
-const USER_ERRORS = new Set(['WeightsError', 'ImageError', 'DataError', 'DeviceError', 'PlanSchemaError', 'WgslCompileError', 'CodegenError', 'GpuScopeError']);
+const USER_ERRORS = new Set([
+  'WeightsError',
+  'ImageError',
+  'DataError',
+  'DeviceError',
+  'PlanSchemaError',
+  'WgslCompileError',
+  'CodegenError',
+  'GpuScopeError',
+]);
 
 export function isUserError(e: unknown): e is Error & { code?: string } {
   if (!(e instanceof Error)) return false;
   const code = (e as { code?: unknown }).code;
-  return USER_ERRORS.has(e.name) || (typeof code === 'string' && /^VITC\d{4}$/.test(code)) || (typeof code === 'string' && code.startsWith('ENOENT'));
+  return (
+    USER_ERRORS.has(e.name) ||
+    (typeof code === 'string' && /^VITC\d{4}$/.test(code)) ||
+    (typeof code === 'string' && code.startsWith('ENOENT'))
+  );
 }
 
 export function reportUserError(io: CliIO, e: unknown): number {

@@ -1,11 +1,12 @@
-// The backward pass of attention ops (IR attention_grad: 'stats', then 'q', 'k', 'v') becomes
-// two flash kernels (wgsl/flash-attention-grad.ts), emitted where the stats node is:
+// The backward pass of attention ops (IR attention_grad: 'lse', 'delta', then 'q', 'k', 'v')
+// becomes two flash kernels (wgsl/flash-attention-grad.ts), emitted where the delta node is:
 //
-//   stage 'q':  stats + dq        stage 'kv':  dk + dv
+//   stage 'q':  delta + dq        stage 'kv':  dk + dv
 //
-// Operands are read in place where their views allow it: q, k, v from the fused qkv
-// projection's buffer [B, N, 3, H, hd] (as the forward kernel does), dO from the gradient of the
-// heads-merged output [B, N, H·hd]. When dq, dk, dv are only assembled into the gradient of that
+// The logsumexp comes from the forward kernel (fuse-attention.ts writes it). Operands are read
+// in place where their views allow it: q, k, v from the fused qkv projection's buffer
+// [B, N, 3, H, hd] (as the forward kernel does), dO from the gradient of the heads-merged output
+// [B, N, H·hd] and o from the forward kernel's merged output. When dq, dk, dv are only assembled into the gradient of that
 // qkv buffer (slices' gradients: reshape → concat → transpose → reshape, compiler/autodiff/slices.ts),
 // the kernels write them there directly and the assembly's copies disappear.
 import { type Graph, type Node, shapeEquals } from '../ir/graph.js';
@@ -13,8 +14,13 @@ import { qkvLayout } from './fuse-attention.js';
 import { type View, isContiguous } from './views.js';
 
 export interface AttentionGradFusion {
-  /** The attention_grad 'stats' node: the group's key and where its kernels run. */
-  stats: number;
+  /** The attention_grad 'delta' node: the group's key and where its kernels run. */
+  delta: number;
+  /** The 'lse' node (written by the forward attention kernel). */
+  lse: number;
+  /** The attention op's output, read [B, N, H·hd] from its fused kernel's merged output. */
+  o: number;
+  oBase?: number;
   /** The 'q', 'k', 'v' part nodes (undefined where no gradient is needed). */
   parts: [number | undefined, number | undefined, number | undefined];
   q: number;
@@ -39,7 +45,7 @@ export interface AttentionGradFusion {
   assembly: number[];
 }
 
-/** Every attention_grad group of the graph, keyed by its stats node; with their reasons. */
+/** Every attention_grad group of the graph, keyed by its delta node; with their reasons. */
 export function matchAttentionGrads(
   g: Graph,
   readers: readonly number[][],
@@ -49,17 +55,22 @@ export function matchAttentionGrads(
   const groups = new Map<number, AttentionGradFusion>();
   const reasons: string[] = [];
   for (const n of g.nodes) {
-    if (n.op !== 'attention_grad' || n.attrs.part !== 'stats') continue;
-    const [q, k, v, dout] = n.inputs;
+    if (n.op !== 'attention_grad' || n.attrs.part !== 'delta') continue;
     const parts: AttentionGradFusion['parts'] = [undefined, undefined, undefined];
     for (const r of readers[n.id]) {
       const p = g.nodes[r];
-      if (p.op !== 'attention_grad' || p.attrs.part === 'stats') continue;
+      if (p.op !== 'attention_grad' || p.inputs[5] !== n.id) continue;
       parts[['q', 'k', 'v'].indexOf(p.attrs.part)] = r;
     }
+    const first = parts.find((p) => p !== undefined);
+    if (first === undefined) continue;
+    const [q, k, v, dout, lse] = g.nodes[first].inputs;
+    const o = n.inputs[0];
     const [B, H, N, hd] = g.nodes[q].shape;
     const grp: AttentionGradFusion = {
-      stats: n.id,
+      delta: n.id,
+      lse,
+      o,
       parts,
       q,
       k,
@@ -83,8 +94,8 @@ export function matchAttentionGrads(
     }
     groups.set(n.id, grp);
     reasons.push(
-      `${tag(n)}: attention backward as two flash kernels (stats + dq, then dk + dv): ` +
-        'probabilities recomputed from the logsumexp, no N×N matrix' +
+      `${tag(n)}: attention backward as two flash kernels (delta + dq, then dk + dv): ` +
+        `probabilities recomputed from the logsumexp ${tag(g.nodes[lse])}, no N×N matrix` +
         (inPlace
           ? `; dq, dk, dv written into ${tag(g.nodes[inPlace.dqkv])} [B, N, 3·D] in place (no assembly copies)`
           : '; dq, dk, dv written as [B, H, N, hd] buffers'),
@@ -128,15 +139,17 @@ function assemblyOf(
   return { dqkv: flat.id, nodes: [...rs.map((r) => r!.id), cat.id, tr.id] };
 }
 
-/** Decides where q, k, v and dO are read from once the views are known; returns the reasons. */
+/** Decides where q, k, v, dO and o are read from once the views are known; returns the reasons. */
 export function attentionGradLayouts(
   g: Graph,
   grp: AttentionGradFusion,
   views: ReadonlyMap<number, View>,
+  /** Attention op node → the node holding its fused kernel's merged output [B, N, H·hd]. */
+  mergedOutputs: ReadonlyMap<number, number>,
   tag: (n: Node) => string,
 ): string[] {
   const reasons: string[] = [];
-  const key = tag(g.nodes[grp.stats]);
+  const key = tag(g.nodes[grp.delta]);
   const base = qkvLayout(grp, views);
   if (base !== undefined) {
     grp.input = 'qkv';
@@ -158,6 +171,7 @@ export function attentionGradLayouts(
       `${key}: attention backward reads dO in place from ${tag(g.nodes[v.base])} [B, N, H·hd]`,
     );
   }
+  grp.oBase = mergedOutputs.get(grp.o);
   return reasons;
 }
 

@@ -21,6 +21,8 @@ export interface AttentionFusion {
   scale: number;
   /** The softmax node, when its value is written (probabilities [B, H, N, N]). */
   probs?: number;
+  /** An attention_grad 'lse' node of the same q, k (a training graph's): written too, [B, H, N]. */
+  lse?: number;
   /** Where q, k, v are read from; set by fuse.ts from the views. */
   layout: 'qkv' | 'heads';
   /** With layout 'qkv': the node whose buffer holds [B, N, 3, H, hd]. */
@@ -53,14 +55,15 @@ export function matchAttention(
     !outputs.has(id) && readers[id].length === 1 ? g.nodes[readers[id][0]] : undefined;
   for (const op of g.nodes) {
     if (op.op !== 'attention') continue;
-    const m = attentionOpGroup(g, op, sole, kernel);
+    const m = attentionOpGroup(g, op, readers[op.id], outputs, sole, kernel);
     if (typeof m === 'string') {
       reasons.push(`${tag(op)}: attention op not fused: ${m}`);
       continue;
     }
     groups.set(m.key, m.fusion);
     reasons.push(
-      `${tag(g.nodes[m.key])}: attention op ${tag(op)} as one ${kernel} kernel with the head merge; no N×N matrix in memory`,
+      `${tag(g.nodes[m.key])}: attention op ${tag(op)} as one ${m.fusion.kernel} kernel with the head merge; no N×N matrix in memory` +
+        (m.fusion.lse !== undefined ? `; writes the logsumexp ${tag(g.nodes[m.fusion.lse])}` : ''),
     );
   }
   for (const pv of g.nodes) {
@@ -153,21 +156,43 @@ export function matchAttention(
 function attentionOpGroup(
   g: Graph,
   op: Extract<Node, { op: 'attention' }>,
+  opReaders: readonly number[],
+  outputs: ReadonlySet<number>,
   sole: (id: number) => Node | undefined,
   kernel: 'flash' | 'exact',
 ): { key: number; fusion: AttentionFusion } | string {
   const [B, H, N, hd] = op.shape;
-  const tr = sole(op.id);
-  if (!tr || tr.op !== 'transpose' || tr.attrs.perm.join() !== '0,2,1,3')
-    return 'its output is not only read by the head merge transpose(0, 2, 1, 3)';
+  // Besides the head merge, the backward's D = Σ o·dO reads o (from the merged output).
+  const others = opReaders.map((r) => g.nodes[r]);
+  const trs = others.filter((r) => r.op === 'transpose');
+  const rest = others.filter((r) => r.op !== 'transpose');
+  const tr = trs.length === 1 ? trs[0] : undefined;
+  if (
+    outputs.has(op.id) ||
+    !tr ||
+    tr.attrs.perm.join() !== '0,2,1,3' ||
+    !rest.every((r) => r.op === 'attention_grad' && r.attrs.part === 'delta')
+  )
+    return 'its output is not only read by the head merge transpose(0, 2, 1, 3) (and the backward)';
   const out = sole(tr.id);
   if (!out || out.op !== 'reshape' || !shapeEquals(out.shape, [B, N, H * hd]))
     return 'the head merge is not reshaped to [B, N, H·hd]';
   const [q, k, v] = op.inputs;
+  // The backward's logsumexp of the same scores: one more store per query in this kernel.
+  const lse = g.nodes.find(
+    (n) =>
+      n.op === 'attention_grad' &&
+      n.attrs.part === 'lse' &&
+      n.attrs.scale === op.attrs.scale &&
+      n.inputs[0] === q &&
+      n.inputs[1] === k,
+  );
   return {
     key: out.id,
     fusion: {
-      kernel,
+      ...(lse ? { lse: lse.id } : {}),
+      // Only the flash kernel writes the logsumexp the backward needs.
+      kernel: lse ? 'flash' : kernel,
       q,
       k,
       v,

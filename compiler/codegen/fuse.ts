@@ -82,7 +82,7 @@ export interface FusionPlan {
   matmuls: Map<number, MatmulFusion>;
   /** Fused attention, keyed by the node holding the merged output [B, N, D]. */
   attention: Map<number, AttentionFusion>;
-  /** Attention backward kernels, keyed by the attention_grad 'stats' node (where they run). */
+  /** Attention backward kernels, keyed by the attention_grad 'delta' node (where they run). */
   attentionGrads: Map<number, AttentionGradFusion>;
   /** Elementwise kernels, keyed by their last member (where the kernel runs). */
   elementwise: Map<number, ElementwiseGroup>;
@@ -122,7 +122,7 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
   reasons.push(...att.reasons);
   // The probabilities are written by the attention kernel: no kernel of their own either.
   for (const a of att.groups.values())
-    for (const i of [...a.internal, ...(a.probs !== undefined ? [a.probs] : [])]) absorbed.add(i);
+    for (const i of [...a.internal, a.probs, a.lse]) if (i !== undefined) absorbed.add(i);
   const attGrads = matchAttentionGrads(g, readers, outputs, tag);
   reasons.push(...attGrads.reasons);
   // The parts (and the assembly they are written through) come out of the stats node's kernels.
@@ -155,8 +155,10 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
     }
   }
 
+  const mergedOutputs = new Map<number, number>();
+  for (const [key, a] of att.groups) for (const i of a.internal) mergedOutputs.set(i, key);
   for (const grp of attGrads.groups.values())
-    reasons.push(...attentionGradLayouts(g, grp, views, tag));
+    reasons.push(...attentionGradLayouts(g, grp, views, mergedOutputs, tag));
 
   const skip = new Set([...absorbed, ...views.keys()]);
   const ew = groupElementwise(g, readers, outputs, skip, tag);
@@ -384,7 +386,7 @@ function planMaterialize(
   const gradReaders = new Set<number>();
   for (const grp of attentionGrads.values()) {
     for (const id of attentionGradCopies(grp, views)) materialize.add(id);
-    for (const p of [grp.stats, ...grp.parts]) if (p !== undefined) gradReaders.add(p);
+    for (const p of [grp.delta, ...grp.parts]) if (p !== undefined) gradReaders.add(p);
   }
   // Matmul A operands (directly, or through a folded norm) that may be row-strided views.
   const aReaders = new Map<number, number>();
@@ -410,7 +412,8 @@ function planMaterialize(
       const rn = g.nodes[r];
       if (views.has(r) || rn.op === 'concat' || inEw.has(r)) continue;
       // Attention in the 'qkv' layout reads it in place; in 'heads' it was copied just above.
-      if (attOperand.get(id)?.internal.includes(r)) continue;
+      const att = attOperand.get(id);
+      if (att && (att.internal.includes(r) || att.lse === r)) continue;
       if (gradReaders.has(r)) continue;
       if (aReaders.get(id) === r && rowView(v) !== undefined) continue;
       why.push(`read by ${tag(rn)}`);

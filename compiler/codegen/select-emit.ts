@@ -236,7 +236,7 @@ export function emitAttention(
   key: Node,
   h: Homes,
   opts: EmitOptions,
-): { out: Loc; probs?: Loc } {
+): { out: Loc; probs?: Loc; lse?: Loc } {
   const layout = a.layout;
   const common = { heads: a.heads, headDim: a.headDim, scale: a.scale };
   const kernel =
@@ -247,6 +247,7 @@ export function emitAttention(
           tileK: opts.flash.tileK,
           kv: opts.flash.kv,
           probs: a.probs !== undefined,
+          lse: a.lse !== undefined,
         })
       : renderAttention({ layout, ...common, probs: a.probs !== undefined });
   const out = h.scratch(key);
@@ -259,22 +260,24 @@ export function emitAttention(
   }
   let probs: Loc | undefined;
   if (a.probs !== undefined) bind.probs = probs = h.scratch(g.nodes[a.probs]);
-  const names = [...a.internal, ...(a.probs !== undefined ? [a.probs] : []), key.id].sort(
-    (x, y) => x - y,
-  );
+  let lse: Loc | undefined;
+  if (a.lse !== undefined) bind.lse = lse = h.scratch(g.nodes[a.lse]);
+  const names = [...a.internal, a.probs, a.lse, key.id]
+    .filter((i): i is number => i !== undefined)
+    .sort((x, y) => x - y);
   const doc =
     a.kernel === 'flash' ? 'flash attention (online softmax)' : 'attention (exact softmax)';
   pb.step(kernel, doc, names.map((i) => h.label(g.nodes[i])).join(' + '), bind, {
     N: a.tokens,
     batch: a.batch,
   });
-  return { out, probs };
+  return { out, probs, lse };
 }
 
 /**
- * The attention backward group (fuse-attention-grad.ts): stage 'q' (stats + dq), then stage 'kv'
- * (dk + dv). Returns the buffer of every node it computes: the stats, the parts, and with the
- * in-place output the assembled gradient of the qkv projection.
+ * The attention backward group (fuse-attention-grad.ts): stage 'q' (delta + dq), then stage 'kv'
+ * (dk + dv), reading the logsumexp the forward kernel wrote. Returns the buffer of every node it
+ * computes: delta, the parts, and with the in-place output the qkv projection's gradient.
  */
 export function emitAttentionGrad(
   pb: PlanBuilder,
@@ -282,10 +285,14 @@ export function emitAttentionGrad(
   a: AttentionGradFusion,
   h: Homes,
 ): Map<number, Loc> {
+  if (a.oBase === undefined)
+    throw new CodegenError(
+      `${h.label(g.nodes[a.delta])}: the attention output ${h.label(g.nodes[a.o])} is not a fused attention kernel's`,
+    );
   const locs = new Map<number, Loc>();
-  const stats = h.scratch(g.nodes[a.stats]);
-  locs.set(a.stats, stats);
-  const bind: Record<string, Loc> = {};
+  const delta = h.scratch(g.nodes[a.delta]);
+  locs.set(a.delta, delta);
+  const bind: Record<string, Loc> = { lse: h.loc(a.lse) };
   if (a.input === 'qkv') bind.qkv = h.loc(a.qkvBase!);
   else {
     bind.q = h.loc(a.q);
@@ -301,8 +308,7 @@ export function emitAttentionGrad(
   } else
     a.parts.forEach((p, i) => {
       // A part nobody needs is still written by its stage: a scratch buffer of its own.
-      const node = p !== undefined ? g.nodes[p] : g.nodes[a.q];
-      const l = h.scratch(node);
+      const l = h.scratch(g.nodes[p ?? a.q]);
       if (p !== undefined) locs.set(p, l);
       outs[['dq', 'dk', 'dv'][i]] = l;
     });
@@ -312,6 +318,7 @@ export function emitAttentionGrad(
     scale: a.scale,
     input: a.input,
     dout: a.doutLayout,
+    o: 'merged',
     output: a.output,
   } as const;
   const sizes = { N: a.tokens, batch: a.batch };
@@ -324,16 +331,16 @@ export function emitAttentionGrad(
     Object.fromEntries(Object.entries(outs).filter(([k]) => names.includes(k)));
   pb.step(
     renderFlashAttentionGrad({ ...desc, stage: 'q' }),
-    'attention backward: stats and dq (flash, no N×N matrix)',
-    label([a.stats, a.parts[0]]),
-    { ...bind, stats, ...pick(['dqkv', 'dq']) },
+    'attention backward: D = o·dO and dq (flash, no N×N matrix)',
+    label([a.delta, a.parts[0]]),
+    { ...bind, o: h.loc(a.oBase), delta, ...pick(['dqkv', 'dq']) },
     sizes,
   );
   pb.step(
     renderFlashAttentionGrad({ ...desc, stage: 'kv' }),
     'attention backward: dk and dv (flash, no N×N matrix)',
     label([a.parts[1], a.parts[2], ...a.assembly, a.dqkv]),
-    { ...bind, stats, ...pick(['dqkv', 'dk', 'dv']) },
+    { ...bind, delta, ...pick(['dqkv', 'dk', 'dv']) },
     sizes,
   );
   return locs;

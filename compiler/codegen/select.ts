@@ -130,6 +130,7 @@ export function selectWithFusion(
       const r = emitAttention(pb, g, att, n, homes, emitOpts);
       locs.set(n.id, r.out);
       if (att.probs !== undefined) locs.set(att.probs, r.probs!);
+      if (att.lse !== undefined) locs.set(att.lse, r.lse!);
     } else if (grp) {
       const outs = emitElementwise(pb, g, grp, homes);
       grp.outputs.forEach((id, j) => locs.set(id, outs[j]));

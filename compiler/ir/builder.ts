@@ -177,21 +177,24 @@ export class GraphBuilder {
   }
 
   /**
-   * The gradients of attention(q, k, v, scale) given the output's gradient dO: the per-query
-   * stats (L, D), then dq, dk, dv from them (ops.ts attention_grad), only the parts `need` asks for.
+   * The gradients of o = attention(q, k, v, scale) given the output's gradient dO: the
+   * per-query logsumexp and D = Σ o·dO, then dq, dk, dv from them (ops.ts attention_grad), only
+   * the parts `need` asks for.
    */
   attentionGrad(
     q: Value,
     k: Value,
     v: Value,
+    o: Value,
     dO: Value,
     scale: number,
     need: readonly boolean[] = [true, true, true],
   ): (Value | null)[] {
-    const stats = this.add('attention_grad', [q, k, v, dO], { scale, part: 'stats' });
+    const lse = this.add('attention_grad', [q, k], { scale, part: 'lse' });
+    const delta = this.add('attention_grad', [o, dO], { scale, part: 'delta' });
     const parts = ['q', 'k', 'v'] as const;
     return parts.map((part, i) =>
-      need[i] ? this.add('attention_grad', [q, k, v, dO, stats], { scale, part }) : null,
+      need[i] ? this.add('attention_grad', [q, k, v, dO, lse, delta], { scale, part }) : null,
     );
   }
 

@@ -159,19 +159,23 @@ export function inferType<K extends OpKind>(
     case 'attention':
     case 'attention_grad': {
       const part = op === 'attention' ? 'out' : (a as OpAttrs['attention_grad']).part;
-      if (!['out', 'stats', 'q', 'k', 'v'].includes(part)) fail(`unknown part '${String(part)}'`);
+      const arityOf: Record<string, number> = { out: 3, lse: 2, delta: 2, q: 6, k: 6, v: 6 };
+      if (!(part in arityOf)) fail(`unknown part '${String(part)}'`);
       if (!Number.isFinite((a as OpAttrs['attention']).scale)) fail('scale must be finite');
-      arity(op === 'attention' ? 3 : part === 'stats' ? 4 : 5);
+      arity(arityOf[part]);
       inputs.forEach((_, i) => f32(i));
       const s = inputs[0].shape;
-      if (s.length !== 4) fail(`q must be [B, H, N, hd], got [${s}]`);
+      if (s.length !== 4) fail(`the first input must be [B, H, N, hd], got [${s}]`);
       for (let i = 1; i < Math.min(inputs.length, 4); i++)
         if (inputs[i].shape.join() !== s.join())
-          fail(`input ${i} must be shaped as q [${s}], got [${inputs[i].shape}]`);
-      const stats = [s[0], s[1], s[2], 2];
-      if (inputs.length === 5 && inputs[4].shape.join() !== stats.join())
-        fail(`stats must be [${stats}], got [${inputs[4].shape}]`);
-      return { shape: part === 'stats' ? stats : [...s], dtype: 'f32' };
+          fail(`input ${i} must be shaped as the first [${s}], got [${inputs[i].shape}]`);
+      const rows = s.slice(0, 3);
+      for (let i = 4; i < inputs.length; i++)
+        if (inputs[i].shape.join() !== rows.join())
+          fail(
+            `input ${i} (${i === 4 ? 'lse' : 'delta'}) must be [${rows}], got [${inputs[i].shape}]`,
+          );
+      return { shape: part === 'lse' || part === 'delta' ? rows : [...s], dtype: 'f32' };
     }
     case 'reshape': {
       arity(1);

@@ -6,7 +6,7 @@ import { constValues } from './consts.js';
 import { broadcastTo, binary, unary } from './cpu/elementwise.js';
 import { concat, im2col, slice, transpose } from './cpu/layout.js';
 import { matmul } from './cpu/matmul.js';
-import { attention, attentionGrad } from './cpu/attention.js';
+import { attention, attentionDelta, attentionGrad, attentionLse } from './cpu/attention.js';
 import {
   crossEntropy,
   layernorm,
@@ -182,16 +182,23 @@ function evalNode(graph: Graph, node: Node, ins: Tensor[], feeds: Feeds, params:
         node.shape,
         node.attrs.scale,
       );
-    case 'attention_grad':
+    case 'attention_grad': {
+      const { part, scale } = node.attrs;
+      if (part === 'lse')
+        return attentionLse(x(), f64(ins[1], 'attention_grad k'), shapeOf(0), scale);
+      if (part === 'delta')
+        return attentionDelta(x(), f64(ins[1], 'attention_grad dO'), shapeOf(0)[3]);
+      // The probabilities are computed exactly; the lse and delta inputs are not needed.
       return attentionGrad(
         x(),
         f64(ins[1], 'attention_grad k'),
         f64(ins[2], 'attention_grad v'),
         f64(ins[3], 'attention_grad dO'),
         shapeOf(0),
-        node.attrs.scale,
-        node.attrs.part,
+        scale,
+        part,
       );
+    }
     case 'reshape':
       return ins[0];
     case 'transpose':

@@ -112,15 +112,16 @@ export interface OpAttrs {
    */
   attention: { scale: number };
   /**
-   * Gradients of attention: inputs [q, k, v, dO] (dO: the output's gradient) and, for parts
-   * 'q', 'k', 'v', the stats. With s = (scale·q)·kᵀ, p = softmax(s), dp = dO·vᵀ:
-   *   part 'stats': [B, H, N, 2]: per query, L = logsumexp(s) and D = Σ_j p·dp
-   *   part 'q':     scale·Σ_j p·(dp − D)·k_j                  [B, H, N, hd]
-   *   part 'k':     Σ_i p·(dp − D)·scale·q_i                   [B, H, N, hd]
-   *   part 'v':     Σ_i p·dO_i                                 [B, H, N, hd]
-   * p is recomputed as exp(s − L): no N×N matrix (flash-attention backward, two kernels).
+   * Gradients of attention (FlashAttention-2's backward). With s = (scale·q)·kᵀ, p = softmax(s),
+   * o = p·v, dO the output's gradient and dp = dO·vᵀ:
+   *   part 'lse':   inputs [q, k] → [B, H, N]: L = logsumexp_j(s) (the forward kernel writes it)
+   *   part 'delta': inputs [o, dO] → [B, H, N]: D = Σ_d o·dO (= Σ_j p·dp)
+   *   part 'q':     inputs [q, k, v, dO, lse, delta] → scale·Σ_j p·(dp − D)·k_j   [B, H, N, hd]
+   *   part 'k':     the same inputs → Σ_i p·(dp − D)·scale·q_i                    [B, H, N, hd]
+   *   part 'v':     the same inputs → Σ_i p·dO_i                                  [B, H, N, hd]
+   * p is recomputed as exp(s − L): no N×N matrix is kept or written.
    */
-  attention_grad: { scale: number; part: 'stats' | 'q' | 'k' | 'v' };
+  attention_grad: { scale: number; part: AttentionGradPart };
 
   // ---- layout ----
   /** Same elements, same row-major order, new shape (same numel; fully specified, no -1). */
@@ -165,6 +166,8 @@ export interface OpAttrs {
 }
 
 export type OpKind = keyof OpAttrs;
+
+export type AttentionGradPart = 'lse' | 'delta' | 'q' | 'k' | 'v';
 
 export const UNARY_OPS = [
   'neg',

@@ -43,7 +43,8 @@ export function modelParams(s: Spec): ParamInfo[] {
   if (s.tokens.cls) add('cls_token', [1, 1, D], { kind: 'normal', std: 1e-6 }, false);
   if (s.tokens.registers > 0)
     add('reg_token', [1, s.tokens.registers, D], { kind: 'normal', std: 1e-6 }, false);
-  if (s.tokens.distill) add('dist_token', [1, 1, D], { kind: 'trunc_normal', std: s.init.std }, false);
+  if (s.tokens.distill)
+    add('dist_token', [1, 1, D], { kind: 'trunc_normal', std: s.init.std }, false);
   if (s.pos.kind === 'learned') {
     const len = numPatches(s) + (s.pos.prefix ? prefixTokens(s) : 0);
     add('pos_embed', [1, len, D], { kind: 'trunc_normal', std: s.init.std }, false);

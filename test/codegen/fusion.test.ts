@@ -193,15 +193,20 @@ describe('fusion of training graphs', () => {
       expect(grp.assembly).toHaveLength(5);
     }
     const names = plan.steps.map((s) => plan.kernels[s.kernel].name);
-    expect(names.filter((n) => n.startsWith('flash_attention_grad_q_qkv_merged_qkv'))).toHaveLength(
-      spec.depth,
-    );
+    expect(
+      names.filter((n) => n.startsWith('flash_attention_grad_q_qkv_merged_omerged_qkv')),
+    ).toHaveLength(spec.depth);
     expect(
       names.filter((n) => n.startsWith('flash_attention_grad_kv_qkv_merged_qkv')),
     ).toHaveLength(spec.depth);
     expect(
       names.filter((n) => n.startsWith('flash_attention_') && n.includes('probs')),
     ).toHaveLength(0);
+    // q, k, v, dO and d(qkv) are all read and written in place: no copies inside attention.
+    const copies = plan.steps.filter(
+      (s) => plan.kernels[s.kernel].name.startsWith('copy') && /\.attn\)/.test(s.label),
+    );
+    expect(copies.map((s) => s.label)).toEqual([]);
     // No N×N matrix anywhere: no buffer holds B·H·N·N floats, and the only softmax is the loss's.
     const [N, H] = [g.nodes.find((n) => n.op === 'attention')!.shape[2], spec.heads];
     expect(plan.buffers.filter((b) => b.bytes === B * H * N * N * 4)).toHaveLength(0);

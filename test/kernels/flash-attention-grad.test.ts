@@ -1,4 +1,5 @@
-// The attention backward kernels (wgsl/flash-attention-grad.ts) against the float64 interpreter's
+// The attention backward kernels (wgsl/flash-attention-grad.ts), fed by the forward kernel's
+// output and logsumexp (wgsl/flash-attention.ts with lse), against the float64 interpreter's
 // attention_grad (compiler/ir/cpu/attention.ts), and that against central finite differences of
 // attention itself, so the formulas are checked independently of both implementations.
 import { describe, expect, it } from 'vitest';
@@ -6,14 +7,20 @@ import {
   type FlashAttentionGradDesc,
   renderFlashAttentionGrad,
 } from '../../compiler/codegen/wgsl/flash-attention-grad.js';
-import { attention, attentionGrad } from '../../compiler/ir/cpu/attention.js';
+import { renderFlashAttention } from '../../compiler/codegen/wgsl/flash-attention.js';
+import {
+  attention,
+  attentionDelta,
+  attentionGrad,
+  attentionLse,
+} from '../../compiler/ir/cpu/attention.js';
 import { runKernel } from './gpu-helpers.js';
 import { expectClose, randomF32 } from './reference.js';
 
 const f64 = (a: Float32Array) => Float64Array.from(a);
 
 describe('attention_grad in float64', () => {
-  it('is the derivative of attention (finite differences), and the stats are logsumexp and Σ p·dp', () => {
+  it('is the derivative of attention (finite differences); lse is logsumexp, delta Σ o·dO', () => {
     const shape = [2, 2, 5, 3];
     const n = 2 * 2 * 5 * 3;
     const scale = 0.7;
@@ -32,16 +39,21 @@ describe('attention_grad in float64', () => {
         expect(Math.abs((f(p) - f(m)) / (2 * h) - grad[i]), `${part}[${i}]`).toBeLessThan(1e-7);
       }
     });
-    const stats = attentionGrad(x[0], x[1], x[2], dO, shape, scale, 'stats');
-    // Row (b, h, i) = (1, 0, 3): L = log Σ_j exp(s_j).
-    const base = (1 * 2 + 0) * 5 * 3;
+    // Row (b, h, i) = (1, 0, 3): L = log Σ_j exp(s_j), D = Σ_d o·dO.
+    const row = 2 * 5 + 3;
+    const lse = attentionLse(x[0], x[1], shape, scale);
     let l = 0;
     for (let j = 0; j < 5; j++) {
       let s = 0;
-      for (let d = 0; d < 3; d++) s += scale * x[0][base + 3 * 3 + d] * x[1][base + j * 3 + d];
+      for (let d = 0; d < 3; d++) s += scale * x[0][row * 3 + d] * x[1][2 * 5 * 3 + j * 3 + d];
       l += Math.exp(s);
     }
-    expect(stats[(2 * 5 + 3) * 2]).toBeCloseTo(Math.log(l), 12);
+    expect(lse[row]).toBeCloseTo(Math.log(l), 12);
+    const o = attention(x[0], x[1], x[2], shape, scale);
+    const delta = attentionDelta(o, dO, 3);
+    let dot = 0;
+    for (let d = 0; d < 3; d++) dot += o[row * 3 + d] * dO[row * 3 + d];
+    expect(delta[row]).toBeCloseTo(dot, 14);
   });
 });
 
@@ -133,6 +145,7 @@ describe('flash attention backward kernels on WebGPU', () => {
   for (const c of CASES)
     it(c.what, async () => {
       const n = c.B * c.H * c.N * c.hd;
+      const rows = c.B * c.H * c.N;
       const scale = c.hd ** -0.5;
       // A wide range: the probabilities are far from uniform (scores span several units).
       const heads = [0, 1, 2].map((s) => randomF32(n, 40 + s, -2.5, 2.5));
@@ -144,29 +157,45 @@ describe('flash attention backward kernels on WebGPU', () => {
         );
         return out;
       };
-      const inputs: Record<string, Float32Array> =
+      const qkv: Record<string, Float32Array> =
         c.input === 'qkv' ? { qkv: pack('qkv', heads) } : { q: heads[0], k: heads[1], v: heads[2] };
-      inputs.dout = c.dout === 'merged' ? pack('merged', [dO]) : dO;
+      const sizes = { N: c.N, batch: c.B };
+      // The forward kernel writes o [B, N, D] and the logsumexp the backward reads.
+      const fwd = await runKernel(
+        renderFlashAttention({ layout: c.input, heads: c.H, headDim: c.hd, scale, lse: true }),
+        sizes,
+        qkv,
+        { out: n, lse: rows },
+      );
+      // o in dO's layout ('heads': [B, H, N, hd] out of the merged [B, N, D]).
+      const oHeads = new Float32Array(n);
+      forEachElement(
+        c,
+        (b, h, t, d, i) => (oHeads[i] = fwd.out[index('merged', c, 0, b, h, t, d)]),
+      );
       const desc = {
         heads: c.H,
         headDim: c.hd,
         scale,
         input: c.input,
         dout: c.dout,
+        o: c.dout,
         output: c.output,
         tile: c.tile,
       };
-      const sizes = { N: c.N, batch: c.B };
+      const douts = c.dout === 'merged' ? pack('merged', [dO]) : dO;
       const outQ: Record<string, number> = c.output === 'qkv' ? { dqkv: 3 * n } : { dq: n };
-      const a = await runKernel(renderFlashAttentionGrad({ ...desc, stage: 'q' }), sizes, inputs, {
-        ...outQ,
-        stats: c.B * c.H * c.N * 2,
-      });
+      const a = await runKernel(
+        renderFlashAttentionGrad({ ...desc, stage: 'q' }),
+        sizes,
+        { ...qkv, dout: douts, o: c.dout === 'merged' ? fwd.out : oHeads, lse: fwd.lse },
+        { ...outQ, delta: rows },
+      );
       const outKV: Record<string, number> = c.output === 'qkv' ? { dqkv: 3 * n } : { dk: n, dv: n };
       const kv = await runKernel(
         renderFlashAttentionGrad({ ...desc, stage: 'kv' }),
         sizes,
-        { ...inputs, stats: a.stats },
+        { ...qkv, dout: douts, lse: fwd.lse, delta: a.delta },
         outKV,
       );
       const unpack = (buf: Float32Array, s: number) => {
@@ -182,14 +211,21 @@ describe('flash attention backward kernels on WebGPU', () => {
       };
       const shape = [c.B, c.H, c.N, c.hd];
       const [q, k, v] = heads.map(f64);
-      const ref = (part: 'stats' | 'q' | 'k' | 'v') =>
-        attentionGrad(q, k, v, f64(dO), shape, scale, part);
-      expectClose(a.stats, ref('stats'), `${c.what} stats`, { rel: 1e-6 });
+      expectClose(fwd.lse, attentionLse(q, k, shape, scale), `${c.what} lse`, { rel: 1e-6 });
+      const o64 = attention(q, k, v, shape, scale);
+      expectClose(a.delta, attentionDelta(o64, f64(dO), c.hd), `${c.what} delta`, { rel: 1e-5 });
       for (const part of ['q', 'k', 'v'] as const)
-        expectClose(got[part], ref(part), `${c.what} d${part}`, { rel: 2e-6 });
+        expectClose(
+          got[part],
+          attentionGrad(q, k, v, f64(dO), shape, scale, part),
+          `${c.what} d${part}`,
+          {
+            rel: 2e-6,
+          },
+        );
       // The probabilities are far from uniform: most rows' largest is over twice 1/N.
       const peaks: number[] = [];
-      for (let r = 0; r < c.B * c.H * c.N; r++) {
+      for (let r = 0; r < rows; r++) {
         const [bh, i] = [Math.floor(r / c.N), r % c.N];
         const s = Array.from({ length: c.N }, (_, j) => {
           let dot = 0;

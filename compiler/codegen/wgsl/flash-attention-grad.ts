@@ -1,24 +1,21 @@
 /**
  * The backward pass of flash attention (IR op attention_grad), in two kernels that recompute the
- * probabilities from q, k and a per-query logsumexp instead of reading a stored N×N matrix
- * (after FlashAttention-2's backward; WGSL has no float atomics, so dq and dk/dv are two sweeps
- * rather than one with atomic dq updates):
+ * probabilities from q, k and the per-query logsumexp L the forward kernel wrote, instead of
+ * reading a stored N×N matrix (FlashAttention-2's backward; WGSL has no float atomics, so dq and
+ * dk/dv are two kernels rather than one sweep with atomic dq updates):
  *
- *   stage 'q'  — one invocation per query i: a first sweep over the keys gives m, l (online) and
- *                D = Σ_j p·dp, so L = m + log l; a second sweep gives
- *                dq_i = scale·Σ_j p·(dp − D)·k_j with p = exp(s − L). Writes the stats (L, D).
- *   stage 'kv' — one invocation per key j, a sweep over the queries with the stats:
+ *   stage 'q'  — one invocation per query i: D = o_i·dO_i, then one sweep over the keys:
+ *                dq_i = scale·Σ_j p·(dp − D)·k_j with p = exp(s − L). Writes D and dq.
+ *   stage 'kv' — one invocation per key j, one sweep over the queries with L and D:
  *                dv_j = Σ_i p·dO_i,  dk_j = Σ_i p·(dp − D)·(scale·q_i).
  *
  * with s = (scale·q_i)·k_j (q scaled first, the forward kernel's rounding) and dp = dO_i·v_j.
- * D is computed as Σ p·dp rather than dO·O, so the forward output is not an input, and in its own
- * sweep rather than folded into dq's (Σ p·dp·k − D·Σ p·k would cancel when dp is nearly constant).
  *
  * Operands are addressed in one of three layouts (N tokens, H heads, hd head dim, D = H·hd):
  *   'qkv':    q, k, v (or dq, dk, dv) in one [B, N, 3, H, hd] buffer (the fused qkv Linear's
  *             output, or its gradient), slots 0, D, 2D;
  *   'heads':  separate [B, H, N, hd] buffers;
- *   'merged': dO as [B, N, H·hd] (the gradient of the heads-merged attention output).
+ *   'merged': dO or o as [B, N, H·hd] (heads merged, as the forward kernel writes o).
  * Invocations run over [B·N] flattened (no barriers), as the forward's 'direct' kernel.
  */
 
@@ -52,6 +49,8 @@ export interface FlashAttentionGradDesc {
   input: 'qkv' | 'heads';
   /** Where dO is read from. */
   dout: 'merged' | 'heads';
+  /** Where o (the forward output) is read from (stage 'q'); default 'merged'. */
+  o?: 'merged' | 'heads';
   /** Where dq (stage 'q') or dk, dv (stage 'kv') are written. */
   output: 'qkv' | 'heads';
   /** Keys (stage 'q') or queries (stage 'kv') per unrolled tile; default 2. */
@@ -85,8 +84,10 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
   const T = vec ? 'vec4<f32>' : 'f32';
   const unit = vec ? 4 : 1;
   const D = heads * headDim;
+  const oLayout = desc.o ?? 'merged';
+  check(oLayout === 'merged' || oLayout === 'heads', kind, `unknown o layout '${oLayout}'`);
   const name = sanitizeName(
-    `flash_attention_grad_${stage}_${input}_${dout}_${output}_h${heads}_d${headDim}` +
+    `flash_attention_grad_${stage}_${input}_${dout}${stage === 'q' ? `_o${oLayout}` : ''}_${output}_h${heads}_d${headDim}` +
       `_s${f32(scale).replace('.', 'p').replace('-', 'm')}_t${tile}_wg${wg}`,
   );
 
@@ -94,7 +95,9 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
   if (input === 'qkv') binds.storage('qkv', 'read', T);
   else binds.storage('q', 'read', T).storage('k', 'read', T).storage('v', 'read', T);
   binds.storage('dout', 'read', T);
-  binds.storage('stats', stage === 'q' ? 'read_write' : 'read', 'f32');
+  if (stage === 'q') binds.storage('o', 'read', T);
+  binds.storage('lse', 'read', 'f32');
+  binds.storage('delta', stage === 'q' ? 'read_write' : 'read', 'f32');
   if (output === 'qkv') binds.storage('dqkv', 'read_write', T);
   else if (stage === 'q') binds.storage('dq', 'read_write', T);
   else binds.storage('dk', 'read_write', T).storage('dv', 'read_write', T);
@@ -103,10 +106,10 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
   const w = new WgslWriter();
   renderHeader(w, name, [
     stage === 'q'
-      ? `Attention backward, queries: the stats (logsumexp, Σ p·dp) and dq, ${heads} heads × ${headDim} dims, scale ${f32(scale)}.`
-      : `Attention backward, keys: dk and dv from the stats, ${heads} heads × ${headDim} dims, scale ${f32(scale)}.`,
+      ? `Attention backward, queries: D = o·dO and dq, ${heads} heads × ${headDim} dims, scale ${f32(scale)}.`
+      : `Attention backward, keys: dk and dv, ${heads} heads × ${headDim} dims, scale ${f32(scale)}.`,
     `q, k, v: ${input === 'qkv' ? '[B, N, 3, H, hd]' : '[B, H, N, hd] each'}; dO: ${dout === 'merged' ? `[B, N, ${D}]` : '[B, H, N, hd]'}; ` +
-      `out: ${output === 'qkv' ? '[B, N, 3, H, hd]' : '[B, H, N, hd]'}; stats [B, H, N, 2]. One invocation per ${stage === 'q' ? 'query' : 'key'}, no N×N matrix.`,
+      `out: ${output === 'qkv' ? '[B, N, 3, H, hd]' : '[B, H, N, hd]'}; lse, delta [B, H, N]. One invocation per ${stage === 'q' ? 'query' : 'key'}, no N×N matrix.`,
   ]);
   renderUniformStruct(w, UNIFORMS);
   binds.render(w);
@@ -117,7 +120,6 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
   w.line(`const TOKEN = ${u32((3 * D) / unit)}; // a token's row of [3, H, hd]`);
   w.line(`const SCALE = ${f32(scale)};`);
   w.line(`const WG = ${u32(wg)};`);
-  w.line('const NEG_LARGE = -3.0e38; // below any finite score; avoids -inf arithmetic');
   w.line();
 
   // Address (in T units) of token t's head row of each operand (b, h in scope).
@@ -127,8 +129,9 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
       : `((b * H + h) * N + ${t}) * HL`;
   const inBuf = (s: number) => (input === 'qkv' ? 'qkv' : ['q', 'k', 'v'][s]);
   const at = (s: number, t: string) => slot(input, s, t);
-  const doAt = (t: string) =>
-    dout === 'merged' ? `(b * N + ${t}) * DL + h * HL` : `((b * H + h) * N + ${t}) * HL`;
+  const rowAt = (layout: 'merged' | 'heads', t: string) =>
+    layout === 'merged' ? `(b * N + ${t}) * DL + h * HL` : `((b * H + h) * N + ${t}) * HL`;
+  const doAt = (t: string) => rowAt(dout, t);
   const outBuf = (s: number) => (output === 'qkv' ? 'dqkv' : ['dq', 'dk', 'dv'][s]);
   const outAt = (s: number, t: string) => slot(output, s, t);
   const L = Array.from({ length: lanes }, (_, d) => d);
@@ -150,20 +153,28 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
       w.line('let b = gq / N;');
       w.line('let own = gq % N;');
       w.line('let h = wid.y;');
-      w.line("let st = ((b * H + h) * N + own) * 2u; // this row's stats");
+      w.line("let row = (b * H + h) * N; // this (image, head)'s first row of lse and delta");
       if (stage === 'q') renderQueries();
       else renderKeys();
     },
   );
 
-  // One invocation per query: registers q (scaled) and dO; two sweeps over the keys.
+  // One invocation per query: registers q (scaled) and dO; one sweep over the keys.
   function renderQueries(): void {
     w.line(`let qb = ${at(0, 'own')};`);
     for (const d of L) w.line(`let q${d} = ${inBuf(0)}[qb + ${u32(d)}] * SCALE;`);
     w.line(`let ob = ${doAt('own')};`);
-    for (const d of L) w.line(`let o${d} = dout[ob + ${u32(d)}];`);
-    // The tile's key rows, scores (past N: NEG_LARGE, weight 0) and dO·v.
-    const keys = () => {
+    for (const d of L) w.line(`let dy${d} = dout[ob + ${u32(d)}];`);
+    w.line(`let fb = ${rowAt(oLayout, 'own')};`);
+    w.line(
+      `let dsum = ${dot(
+        (d) => `o[fb + ${u32(d)}]`,
+        (d) => `dy${d}`,
+      )}; // D = o·dO`,
+    );
+    w.line('let lse_i = lse[row + own];');
+    for (const d of L) w.line(`var acc${d} = ${zero};`);
+    w.block(`for (var t0 = 0u; t0 < N; t0 = t0 + ${u32(tile)})`, () => {
       for (const j of J) {
         w.line(`let r${j} = min(t0 + ${u32(j)}, N - 1u);`);
         w.line(`let kb${j} = ${at(1, `r${j}`)};`);
@@ -172,42 +183,23 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
           (d) => `q${d}`,
           (d) => `${inBuf(1)}[kb${j} + ${u32(d)}]`,
         );
-        w.line(`let s${j} = select(NEG_LARGE, ${s}, t0 + ${u32(j)} < N);`);
+        // A clamped duplicate key (past N) weighs 0.
+        w.line(`let p${j} = select(0.0, exp(${s} - lse_i), t0 + ${u32(j)} < N);`);
         w.line(
           `let dp${j} = ${dot(
-            (d) => `o${d}`,
+            (d) => `dy${d}`,
             (d) => `${inBuf(2)}[vb${j} + ${u32(d)}]`,
           )};`,
         );
+        w.line(`let ds${j} = p${j} * (dp${j} - dsum);`);
       }
-    };
-    w.line('var m = NEG_LARGE;');
-    w.line('var l = 0.0;');
-    w.line('var dn = 0.0; // Σ exp(s − m)·dp');
-    w.block(`for (var t0 = 0u; t0 < N; t0 = t0 + ${u32(tile)})`, () => {
-      keys();
-      const maxOf = J.slice(1).reduce((acc, j) => `max(${acc}, s${j})`, 's0');
-      w.line(`let mNew = max(m, ${maxOf});`);
-      w.line('let c = exp(m - mNew);');
-      for (const j of J) w.line(`let p${j} = exp(s${j} - mNew);`);
-      w.line(`l = l * c + ${sum(J.map((j) => `p${j}`))};`);
-      w.line(`dn = dn * c + ${sum(J.map((j) => `p${j} * dp${j}`))};`);
-      w.line('m = mNew;');
-    });
-    w.line('let lse = m + log(l);');
-    w.line('let dsum = dn / l;');
-    for (const d of L) w.line(`var acc${d} = ${zero};`);
-    w.block(`for (var t0 = 0u; t0 < N; t0 = t0 + ${u32(tile)})`, () => {
-      keys();
-      for (const j of J) w.line(`let ds${j} = exp(s${j} - lse) * (dp${j} - dsum);`);
       for (const d of L)
         w.line(
           `acc${d} = acc${d} + ${sum(J.map((j) => `ds${j} * ${inBuf(1)}[kb${j} + ${u32(d)}]`))};`,
         );
     });
     w.block('if (g < u.batch * N)', () => {
-      w.line('stats[st] = lse;');
-      w.line('stats[st + 1u] = dsum;');
+      w.line('delta[row + own] = dsum;');
       w.line(`let qo = ${outAt(0, 'own')};`);
       for (const d of L) w.line(`${outBuf(0)}[qo + ${u32(d)}] = acc${d} * SCALE;`);
     });
@@ -226,7 +218,6 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
         w.line(`let i${j} = min(i0 + ${u32(j)}, N - 1u);`);
         w.line(`let qb${j} = ${at(0, `i${j}`)};`);
         w.line(`let ob${j} = ${doAt(`i${j}`)};`);
-        w.line(`let si${j} = ((b * H + h) * N + i${j}) * 2u;`);
         for (const d of L) w.line(`let q${j}_${d} = ${inBuf(0)}[qb${j} + ${u32(d)}] * SCALE;`);
         for (const d of L) w.line(`let o${j}_${d} = dout[ob${j} + ${u32(d)}];`);
         w.line(
@@ -236,14 +227,14 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
           )};`,
         );
         // A clamped duplicate query (past N) weighs 0.
-        w.line(`let p${j} = select(0.0, exp(s${j} - stats[si${j}]), i0 + ${u32(j)} < N);`);
+        w.line(`let p${j} = select(0.0, exp(s${j} - lse[row + i${j}]), i0 + ${u32(j)} < N);`);
         w.line(
           `let dp${j} = ${dot(
             (d) => `o${j}_${d}`,
             (d) => `v${d}`,
           )};`,
         );
-        w.line(`let ds${j} = p${j} * (dp${j} - stats[si${j} + 1u]);`);
+        w.line(`let ds${j} = p${j} * (dp${j} - delta[row + i${j}]);`);
       }
       for (const d of L) w.line(`dv${d} = dv${d} + ${sum(J.map((j) => `p${j} * o${j}_${d}`))};`);
       for (const d of L) w.line(`dk${d} = dk${d} + ${sum(J.map((j) => `ds${j} * q${j}_${d}`))};`);

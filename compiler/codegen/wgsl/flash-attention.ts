@@ -64,6 +64,11 @@ export interface FlashAttentionDesc {
    * a second sweep recomputes each score and stores exp(s − m)/l with the final m and l.
    */
   probs?: boolean;
+  /**
+   * Also write each query's logsumexp m + log l [B, H, N]: what the backward kernels
+   * (flash-attention-grad.ts) recompute the probabilities from.
+   */
+  lse?: boolean;
   name?: string;
 }
 
@@ -102,7 +107,7 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
   const D = heads * headDim;
   const name = sanitizeName(
     desc.name ??
-      `flash_attention_${layout}_h${heads}_d${headDim}_k${tileK}_${kv === 'workgroup' ? 'wgmem' : 'direct'}${desc.probs ? '_probs' : ''}` +
+      `flash_attention_${layout}_h${heads}_d${headDim}_k${tileK}_${kv === 'workgroup' ? 'wgmem' : 'direct'}${desc.probs ? '_probs' : ''}${desc.lse ? '_lse' : ''}` +
         `${desc.scale !== undefined ? `_s${f32(scale).replace('.', 'p').replace('-', 'm')}` : ''}_wg${wg}`,
   );
 
@@ -111,6 +116,7 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
   else binds.storage('q', 'read', T).storage('k', 'read', T).storage('v', 'read', T);
   binds.storage('out', 'read_write', T);
   if (desc.probs) binds.storage('probs', 'read_write', 'f32');
+  if (desc.lse) binds.storage('lse', 'read_write', 'f32');
   binds.uniform('u', 'Uniforms');
   const [qBuf, kBuf, vBuf] = layout === 'qkv' ? ['qkv', 'qkv', 'qkv'] : ['q', 'k', 'v'];
 
@@ -118,7 +124,7 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
   renderHeader(w, name, [
     `Flash attention (online softmax), ${heads} heads × ${headDim} dims, scale ${f32(scale)}; ` +
       (layout === 'qkv' ? 'input qkv [B, N, 3, H, hd].' : 'inputs q, k, v [B, H, N, hd].'),
-    `Output [B, N, ${D}] (heads merged)${desc.probs ? '; probabilities [B, H, N, N] (second sweep)' : ''}. ` +
+    `Output [B, N, ${D}] (heads merged)${desc.probs ? '; probabilities [B, H, N, N] (second sweep)' : ''}${desc.lse ? '; logsumexp [B, H, N]' : ''}. ` +
       `One invocation per query; keys in tiles of ${tileK}` +
       (kv === 'workgroup' ? ' staged in workgroup memory.' : ' read directly (no barriers).'),
   ]);
@@ -242,6 +248,7 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
       w.block('if (i < N)', () => {
         w.line('let oBase = (b * N + i) * DL + h * HL;');
         for (const d of L) w.line(`out[oBase + ${u32(d)}] = acc${d} * inv_l;`);
+        if (desc.lse) w.line('lse[(b * H + h) * N + i] = m + log(l);');
       });
       if (desc.probs) {
         w.comment('Second sweep: the normalised probabilities, row (b, h, i) of [B, H, N, N].');

@@ -51,6 +51,44 @@ export function attention(
   return out;
 }
 
+/** Per query row: logsumexp_j((scale·q_i)·k_j), [B, H, N]. */
+export function attentionLse(
+  q: Float64Array,
+  k: Float64Array,
+  shape: readonly number[],
+  scale: number,
+): Float64Array {
+  const { BH, N, hd } = heads(shape);
+  const out = new Float64Array(BH * N);
+  const s = new Float64Array(N);
+  for (let h = 0; h < BH; h++)
+    for (let i = 0; i < N; i++) {
+      const base = h * N * hd;
+      for (let j = 0; j < N; j++) {
+        let dot = 0;
+        for (let d = 0; d < hd; d++) dot += scale * q[base + i * hd + d] * k[base + j * hd + d];
+        s[j] = dot;
+      }
+      const m = Math.max(...s);
+      let l = 0;
+      for (let j = 0; j < N; j++) l += Math.exp(s[j] - m);
+      out[h * N + i] = m + Math.log(l);
+    }
+  return out;
+}
+
+/** Per row: Σ_d o·dO over the last axis, [B, H, N]. */
+export function attentionDelta(o: Float64Array, dO: Float64Array, hd: number): Float64Array {
+  const out = new Float64Array(hd === 0 ? 0 : o.length / hd);
+  for (let r = 0; r < out.length; r++) {
+    let acc = 0;
+    for (let d = 0; d < hd; d++) acc += o[r * hd + d] * dO[r * hd + d];
+    out[r] = acc;
+  }
+  return out;
+}
+
+/** dq, dk or dv of attention (ops.ts attention_grad), the probabilities computed exactly. */
 export function attentionGrad(
   q: Float64Array,
   k: Float64Array,
@@ -58,10 +96,10 @@ export function attentionGrad(
   dO: Float64Array,
   shape: readonly number[],
   scale: number,
-  part: 'stats' | 'q' | 'k' | 'v',
+  part: 'q' | 'k' | 'v',
 ): Float64Array {
   const { BH, N, hd } = heads(shape);
-  const out = new Float64Array(part === 'stats' ? BH * N * 2 : q.length);
+  const out = new Float64Array(q.length);
   for (let h = 0; h < BH; h++) {
     const base = h * N * hd;
     const p = probabilities(q, k, base, N, hd, scale);
@@ -69,31 +107,14 @@ export function attentionGrad(
     const ds = new Float64Array(N * N);
     for (let i = 0; i < N; i++) {
       let D = 0;
-      let m = -Infinity;
       for (let j = 0; j < N; j++) {
         let dp = 0;
-        let s = 0;
-        for (let d = 0; d < hd; d++) {
-          dp += dO[base + i * hd + d] * v[base + j * hd + d];
-          s += scale * q[base + i * hd + d] * k[base + j * hd + d];
-        }
+        for (let d = 0; d < hd; d++) dp += dO[base + i * hd + d] * v[base + j * hd + d];
         ds[i * N + j] = dp;
         D += p[i * N + j] * dp;
-        m = Math.max(m, s);
       }
       for (let j = 0; j < N; j++) ds[i * N + j] = p[i * N + j] * (ds[i * N + j] - D);
-      if (part === 'stats') {
-        let l = 0;
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let d = 0; d < hd; d++) s += scale * q[base + i * hd + d] * k[base + j * hd + d];
-          l += Math.exp(s - m);
-        }
-        out[(h * N + i) * 2] = m + Math.log(l);
-        out[(h * N + i) * 2 + 1] = D;
-      }
     }
-    if (part === 'stats') continue;
     for (let i = 0; i < N; i++)
       for (let j = 0; j < N; j++) {
         const [to, from, w] =
