@@ -11,15 +11,15 @@
 //   views:       reshape / transpose / slice / broadcast_to    no kernel where readers take strides (views.ts)
 import { type Graph, type Node, consumers, shapeEquals } from '../ir/graph.js';
 import { isLeafOp } from '../ir/ops.js';
-import { type AttentionFusion, headsCopies, matchAttention, qkvLayout } from './fuse-attention.js';
+import { type AttentionFusion, matchAttention, qkvLayout } from './fuse-attention.js';
 import {
   type AttentionGradFusion,
-  attentionGradCopies,
   attentionGradLayouts,
   matchAttentionGrads,
 } from './fuse-attention-grad.js';
+import { planMaterialize } from './fuse-materialize.js';
 import { type ElementwiseGroup, groupElementwise } from './fuse-elementwise.js';
-import { type View, isContiguous, planViews, rowView } from './views.js';
+import { type View, planViews } from './views.js';
 import type { Activation } from './wgsl/activations.js';
 
 export interface MatmulFusion {
@@ -179,6 +179,7 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
     attGrads.groups,
     ew.groups,
     reasons,
+    tag,
   );
   // In graph order (stable within a node), so a node's decisions read together.
   const at = (r: string) => Number(/^%(\d+)/.exec(r)?.[1] ?? -1);
@@ -353,84 +354,4 @@ function rowNormEpilogue(
     );
     return;
   }
-}
-
-/**
- * Which views need a contiguous copy: graph outputs, inputs of reshapes that cannot be views,
- * and views read by a kernel that takes only contiguous memory. Readers that take views: other
- * views, concat (strided copies), elementwise kernels (strided inputs), attention in the 'qkv'
- * layout, and a matmul's A rows when the rows are evenly strided.
- */
-function planMaterialize(
-  g: Graph,
-  readers: readonly number[][],
-  outputs: ReadonlySet<number>,
-  views: Map<number, View>,
-  needsCopy: ReadonlySet<number>,
-  matmuls: ReadonlyMap<number, MatmulFusion>,
-  attention: ReadonlyMap<number, AttentionFusion>,
-  attentionGrads: ReadonlyMap<number, AttentionGradFusion>,
-  elementwise: ReadonlyMap<number, ElementwiseGroup>,
-  reasons: string[],
-): Set<number> {
-  const tag = tagNode;
-  const materialize = new Set<number>();
-  const inEw = new Set<number>();
-  for (const grp of elementwise.values()) for (const m of grp.members) inEw.add(m);
-  const attOperand = new Map<number, AttentionFusion>();
-  for (const a of attention.values()) {
-    for (const id of [a.q, a.k, a.v]) attOperand.set(id, a);
-    if (a.layout === 'heads') for (const id of headsCopies(a, views)) materialize.add(id);
-  }
-  // Attention backward reads its operands in place or, in the 'heads' layouts, from copies.
-  const gradReaders = new Set<number>();
-  for (const grp of attentionGrads.values()) {
-    for (const id of attentionGradCopies(grp, views)) materialize.add(id);
-    for (const p of [grp.delta, ...grp.parts]) if (p !== undefined) gradReaders.add(p);
-  }
-  // Matmul A operands (directly, or through a folded norm) that may be row-strided views.
-  const aReaders = new Map<number, number>();
-  for (const [id, f] of matmuls) {
-    const m = g.nodes[id];
-    if (m.op !== 'matmul' || m.attrs.transA || f.im2col !== undefined) continue;
-    aReaders.set(
-      f.norm !== undefined && !f.normVia ? g.nodes[f.norm].inputs[0] : m.inputs[0],
-      f.norm !== undefined && !f.normVia ? f.norm : id,
-    );
-  }
-  for (const [id, v] of views) {
-    const n = g.nodes[id];
-    if (isContiguous(v)) {
-      reasons.push(`${tag(n)}: no copy: the same memory as ${tag(g.nodes[v.base])} (contiguous)`);
-      continue;
-    }
-    const why: string[] = [];
-    if (outputs.has(id)) why.push('a graph output');
-    if (needsCopy.has(id)) why.push('reshaped in a way strides cannot express');
-    if (materialize.has(id)) why.push('attention reads it as a [B, H, N, hd] buffer');
-    for (const r of readers[id]) {
-      const rn = g.nodes[r];
-      if (views.has(r) || rn.op === 'concat' || inEw.has(r)) continue;
-      // Attention in the 'qkv' layout reads it in place; in 'heads' it was copied just above.
-      const att = attOperand.get(id);
-      if (att && (att.internal.includes(r) || att.lse === r)) continue;
-      if (gradReaders.has(r)) continue;
-      if (aReaders.get(id) === r && rowView(v) !== undefined) continue;
-      why.push(`read by ${tag(rn)}`);
-    }
-    if (why.length) {
-      materialize.add(id);
-      reasons.push(`${tag(n)}: view copied to contiguous memory: ${why.join(', ')}`);
-    } else {
-      reasons.push(
-        `${tag(n)}: no copy: read in place as a strided view of ${tag(g.nodes[v.base])}`,
-      );
-    }
-  }
-  return materialize;
-}
-
-/** Whether node r reads operand `id` inside the fused attention `a` (the scores or P·V matmul, or the folded scale). */
-function isAttentionReader(a: AttentionFusion, r: number, id: number): boolean {
-  return a.internal.includes(r) && (id === a.q || id === a.k || id === a.v);
 }
