@@ -21,13 +21,10 @@
 
 import {
   BindingSet,
-  ceilDiv,
   check,
   ENTRY_POINT,
   f32,
   isPowerOfTwo,
-  KernelSpecError,
-  MAX_WORKGROUPS_PER_DIM,
   renderHeader,
   renderUniformStruct,
   sanitizeName,
@@ -36,9 +33,9 @@ import {
   WgslWriter,
   type KernelSizes,
   type KernelSource,
-  type UniformField,
   type Vec3,
 } from './builder.js';
+import { flatRowsGrid, UNIFORMS_FLAT } from './flash-attention.js';
 
 export interface FlashAttentionGradDesc {
   stage: 'q' | 'kv';
@@ -59,10 +56,8 @@ export interface FlashAttentionGradDesc {
   workgroupSize?: number;
 }
 
-const UNIFORMS: readonly UniformField[] = [
-  { name: 'N', type: 'u32' },
-  { name: 'batch', type: 'u32' },
-];
+/** N and batch, as the forward's flattened kernel: invocations run over [B·N]. */
+const UNIFORMS = UNIFORMS_FLAT;
 
 export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSource {
   const { stage, heads, headDim, scale, input, dout, output } = desc;
@@ -258,10 +253,7 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
       const N = sizeOf(sizes, 'N', name);
       const batch = sizeOf(sizes, 'batch', name);
       if (N === 0 || batch === 0) return [0, 1, 1];
-      const x = ceilDiv(batch * N, wg);
-      if (x > MAX_WORKGROUPS_PER_DIM)
-        throw new KernelSpecError(`${name}: grid ${x}×${heads} is too large`);
-      return [x, heads, 1];
+      return flatRowsGrid(name, batch * N, heads, wg);
     },
   };
 }

@@ -74,7 +74,7 @@ export interface FlashAttentionDesc {
 
 const UNIFORMS: readonly UniformField[] = [{ name: 'N', type: 'u32' }];
 /** kv 'direct' has no barriers, so a workgroup's queries may span images: [B·N] flattened. */
-const UNIFORMS_FLAT: readonly UniformField[] = [
+export const UNIFORMS_FLAT: readonly UniformField[] = [
   { name: 'N', type: 'u32' },
   { name: 'batch', type: 'u32' },
 ];
@@ -278,12 +278,7 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
       const N = sizeOf(sizes, 'N', name);
       const batch = sizeOf(sizes, 'batch', name);
       if (N === 0 || batch === 0) return [0, 1, 1];
-      if (flat) {
-        const x = ceilDiv(batch * N, wg);
-        if (x > MAX_WORKGROUPS_PER_DIM)
-          throw new KernelSpecError(`${name}: grid ${x}×${heads} is too large`);
-        return [x, heads, 1];
-      }
+      if (flat) return flatRowsGrid(name, batch * N, heads, wg);
       const x = ceilDiv(N, wg);
       if (x > MAX_WORKGROUPS_PER_DIM || batch > MAX_WORKGROUPS_PER_DIM) {
         throw new KernelSpecError(`${name}: grid ${x}×${heads}×${batch} is too large`);
@@ -291,4 +286,12 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
       return [x, heads, batch];
     },
   };
+}
+
+/** The grid of a kernel with one invocation per row of [B·N] (flattened) and head: [rows/wg, H]. */
+export function flatRowsGrid(name: string, rows: number, heads: number, wg: number): Vec3 {
+  const x = ceilDiv(rows, wg);
+  if (x > MAX_WORKGROUPS_PER_DIM)
+    throw new KernelSpecError(`${name}: grid ${x}×${heads} is too large`);
+  return [x, heads, 1];
 }
