@@ -10,7 +10,7 @@
 // or probabilities are read by anything else (an attention-map output, attention dropout
 // between softmax and ·v, which the kernels cannot draw).
 import { GraphBuilder } from '../ir/builder.js';
-import { type Graph, type Node, consumers, shapeEquals } from '../ir/graph.js';
+import { type Graph, type Node, consumers, shapeEquals, soleReader } from '../ir/graph.js';
 
 export interface AttentionChain {
   /** The p·v matmul, replaced by the attention op. */
@@ -27,8 +27,8 @@ export interface AttentionChain {
 export function findAttentionChains(g: Graph): AttentionChain[] {
   const readers = consumers(g);
   const outputs = new Set(g.outputs.map((o) => o.node));
-  const only = (id: number, reader: number) =>
-    !outputs.has(id) && readers[id].length === 1 && readers[id][0] === reader;
+  const sole = soleReader(g, readers, outputs);
+  const only = (id: number, reader: number) => sole(id)?.id === reader;
   const chains: AttentionChain[] = [];
   for (const pv of g.nodes) {
     if (pv.op !== 'matmul' || pv.attrs.transA || pv.attrs.transB || pv.shape.length !== 4) continue;

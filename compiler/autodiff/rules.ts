@@ -79,7 +79,7 @@ const im2colVjp = ({ b, node, g, need }: VjpArgs<NodeOf<'im2col'>>): VjpResult =
 /** Leaves and integer-valued ops pass no gradient. */
 const none = ({ node }: VjpArgs): VjpResult => node.inputs.map(() => null);
 
-/** Ops that only gradients use (norm_grad): differentiating them again is not supported. */
+/** Ops that only gradients use (norm_grad, attention_grad): no second derivatives. */
 const firstOrderOnly = ({ node, need }: VjpArgs): VjpResult => {
   if (need.some(Boolean))
     throw new Error(

@@ -9,9 +9,9 @@
 // [B, N, H·hd] and o from the forward kernel's merged output. When dq, dk, dv are only assembled into the gradient of that
 // qkv buffer (slices' gradients: reshape → concat → transpose → reshape, compiler/autodiff/slices.ts),
 // the kernels write them there directly and the assembly's copies disappear.
-import { type Graph, type Node, shapeEquals } from '../ir/graph.js';
+import { type Graph, type Node, shapeEquals, soleReader } from '../ir/graph.js';
 import { qkvLayout } from './fuse-attention.js';
-import { type View, isContiguous } from './views.js';
+import { type View, hasLayout, isContiguous, stridedViews } from './views.js';
 
 export interface AttentionGradFusion {
   /** The attention_grad 'delta' node: the group's key and where its kernels run. */
@@ -116,8 +116,7 @@ function assemblyOf(
   parts: AttentionGradFusion['parts'],
 ): { dqkv: number; nodes: number[] } | undefined {
   if (parts.some((p) => p === undefined)) return undefined;
-  const sole = (id: number): Node | undefined =>
-    !outputs.has(id) && readers[id].length === 1 ? g.nodes[readers[id][0]] : undefined;
+  const sole = soleReader(g, readers, outputs);
   const [B, H, N, hd] = g.nodes[parts[0]!].shape;
   const rs = parts.map((p) => sole(p!));
   if (!rs.every((r) => r?.op === 'reshape' && shapeEquals(r.shape, [1, B, H, N, hd])))
@@ -158,13 +157,7 @@ export function attentionGradLayouts(
   }
   const v = views.get(grp.dout);
   const D = grp.heads * grp.headDim;
-  const merged = [grp.tokens * D, grp.headDim, D, 1];
-  if (
-    v &&
-    !isContiguous(v) &&
-    v.offset === 0 &&
-    v.shape.every((s, i) => s === 1 || v.strides[i] === merged[i])
-  ) {
+  if (v && !isContiguous(v) && hasLayout(v, 0, [grp.tokens * D, grp.headDim, D, 1])) {
     grp.doutLayout = 'merged';
     grp.doutBase = v.base;
     reasons.push(
@@ -180,12 +173,11 @@ export function attentionGradCopies(
   grp: AttentionGradFusion,
   views: ReadonlyMap<number, View>,
 ): number[] {
-  const ids = [
-    ...(grp.input === 'heads' ? [grp.q, grp.k, grp.v] : []),
-    ...(grp.doutLayout === 'heads' ? [grp.dout] : []),
-  ];
-  return ids.filter((id) => {
-    const v = views.get(id);
-    return v !== undefined && !isContiguous(v);
-  });
+  return stridedViews(
+    [
+      ...(grp.input === 'heads' ? [grp.q, grp.k, grp.v] : []),
+      ...(grp.doutLayout === 'heads' ? [grp.dout] : []),
+    ],
+    views,
+  );
 }

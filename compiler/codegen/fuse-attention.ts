@@ -7,8 +7,8 @@
 // slice, nothing else reading them) the kernel reads that buffer directly (layout 'qkv', decided
 // in fuse.ts once the views are known). The probabilities are written only when something else
 // reads them (an `attn.i` output, or the backward pass), by a second sweep over the keys.
-import { type Graph, type Node, shapeEquals } from '../ir/graph.js';
-import { type View, isContiguous } from './views.js';
+import { type Graph, type Node, shapeEquals, soleReader } from '../ir/graph.js';
+import { type View, hasLayout, stridedViews } from './views.js';
 
 export interface AttentionFusion {
   /** 'flash': online softmax (a second sweep writes probabilities); 'exact': the two-pass kernel. */
@@ -51,11 +51,10 @@ export function matchAttention(
 ): AttentionMatch {
   const groups = new Map<number, AttentionFusion>();
   const reasons: string[] = [];
-  const sole = (id: number): Node | undefined =>
-    !outputs.has(id) && readers[id].length === 1 ? g.nodes[readers[id][0]] : undefined;
+  const sole = soleReader(g, readers, outputs);
   for (const op of g.nodes) {
     if (op.op !== 'attention') continue;
-    const m = attentionOpGroup(g, op, readers[op.id], outputs, sole, kernel);
+    const m = attentionOpGroup(g, op, readers, outputs, sole, kernel);
     if (typeof m === 'string') {
       reasons.push(`${tag(op)}: attention op not fused: ${m}`);
       continue;
@@ -156,14 +155,14 @@ export function matchAttention(
 function attentionOpGroup(
   g: Graph,
   op: Extract<Node, { op: 'attention' }>,
-  opReaders: readonly number[],
+  readers: readonly number[][],
   outputs: ReadonlySet<number>,
   sole: (id: number) => Node | undefined,
   kernel: 'flash' | 'exact',
 ): { key: number; fusion: AttentionFusion } | string {
   const [B, H, N, hd] = op.shape;
   // Besides the head merge, the backward's D = Σ o·dO reads o (from the merged output).
-  const others = opReaders.map((r) => g.nodes[r]);
+  const others = readers[op.id].map((r) => g.nodes[r]);
   const trs = others.filter((r) => r.op === 'transpose');
   const rest = others.filter((r) => r.op !== 'transpose');
   const tr = trs.length === 1 ? trs[0] : undefined;
@@ -179,14 +178,16 @@ function attentionOpGroup(
     return 'the head merge is not reshaped to [B, N, H·hd]';
   const [q, k, v] = op.inputs;
   // The backward's logsumexp of the same scores: one more store per query in this kernel.
-  const lse = g.nodes.find(
-    (n) =>
-      n.op === 'attention_grad' &&
-      n.attrs.part === 'lse' &&
-      n.attrs.scale === op.attrs.scale &&
-      n.inputs[0] === q &&
-      n.inputs[1] === k,
-  );
+  const lse = readers[q]
+    .map((r) => g.nodes[r])
+    .find(
+      (n) =>
+        n.op === 'attention_grad' &&
+        n.attrs.part === 'lse' &&
+        n.attrs.scale === op.attrs.scale &&
+        n.inputs[0] === q &&
+        n.inputs[1] === k,
+    );
   return {
     key: out.id,
     fusion: {
@@ -221,15 +222,12 @@ export function qkvLayout(
   if (q.base !== k.base || q.base !== v.base) return undefined;
   const D = a.heads * a.headDim;
   const strides = [a.tokens * 3 * D, a.headDim, 3 * D, 1];
-  const ok = (x: View, offset: number) =>
-    x.offset === offset && x.shape.every((s, i) => s === 1 || x.strides[i] === strides[i]);
-  return ok(q, 0) && ok(k, D) && ok(v, 2 * D) ? q.base : undefined;
+  return hasLayout(q, 0, strides) && hasLayout(k, D, strides) && hasLayout(v, 2 * D, strides)
+    ? q.base
+    : undefined;
 }
 
 /** Operands the 'heads' layout needs in contiguous memory (views that are not). */
 export function headsCopies(a: AttentionFusion, views: ReadonlyMap<number, View>): number[] {
-  return [a.q, a.k, a.v].filter((id) => {
-    const v = views.get(id);
-    return v !== undefined && !isContiguous(v);
-  });
+  return stridedViews([a.q, a.k, a.v], views);
 }

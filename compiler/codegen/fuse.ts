@@ -125,7 +125,7 @@ export function planFusion(g: Graph, opts: FusionOptions = {}): FusionPlan {
     for (const i of [...a.internal, a.probs, a.lse]) if (i !== undefined) absorbed.add(i);
   const attGrads = matchAttentionGrads(g, readers, outputs, tag);
   reasons.push(...attGrads.reasons);
-  // The parts (and the assembly they are written through) come out of the stats node's kernels.
+  // The parts (and the assembly they are written through) come out of the delta node's kernels.
   for (const grp of attGrads.groups.values())
     for (const i of [...grp.parts, ...grp.assembly, grp.dqkv]) if (i !== undefined) absorbed.add(i);
   const matmuls = planMatmuls(g, readers, outputs, absorbed, opts, reasons);

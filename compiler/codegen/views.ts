@@ -22,9 +22,20 @@ export function contiguousView(base: number, shape: readonly number[]): View {
 
 /** Row-major and starting at the base's first element: the base's buffer can be bound as is. */
 export function isContiguous(v: View): boolean {
-  if (v.offset !== 0) return false;
-  const want = stridesOf(v.shape);
-  return v.shape.every((s, i) => s === 1 || v.strides[i] === want[i]);
+  return hasLayout(v, 0, stridesOf(v.shape));
+}
+
+/** Starts at element `offset` with these strides (size-1 axes excepted). */
+export function hasLayout(v: View, offset: number, strides: readonly number[]): boolean {
+  return v.offset === offset && v.shape.every((s, i) => s === 1 || v.strides[i] === strides[i]);
+}
+
+/** The ids among `ids` that are views but not contiguous ones: what needs a copy to be bound. */
+export function stridedViews(ids: readonly number[], views: ReadonlyMap<number, View>): number[] {
+  return ids.filter((id) => {
+    const v = views.get(id);
+    return v !== undefined && !isContiguous(v);
+  });
 }
 
 export function transposeView(v: View, perm: readonly number[]): View {

@@ -171,11 +171,6 @@ export class GraphBuilder {
     return this.add('norm_grad', [x, g], { eps, center, weight: false, part: 'weight' });
   }
 
-  /** softmax((scale·q)·kᵀ)·v over [B, H, N, hd] operands (ops.ts attention). */
-  attention(q: Value, k: Value, v: Value, scale: number): Value {
-    return this.add('attention', [q, k, v], { scale });
-  }
-
   /**
    * The gradients of o = attention(q, k, v, scale) given the output's gradient dO: the
    * per-query logsumexp and D = Σ o·dO, then dq, dk, dv from them (ops.ts attention_grad), only

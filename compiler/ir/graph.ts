@@ -87,3 +87,16 @@ export function consumers(g: Graph): number[][] {
   for (const n of g.nodes) for (const i of new Set(n.inputs)) out[i]?.push(n.id);
   return out;
 }
+
+/**
+ * `sole(id)`: the only node that reads `id`, when it has exactly one reader and is not a graph
+ * output (so a pattern may fold it away); undefined otherwise.
+ */
+export function soleReader(
+  g: Graph,
+  readers: readonly number[][],
+  outputs: ReadonlySet<number>,
+): (id: number) => Node | undefined {
+  return (id) =>
+    !outputs.has(id) && readers[id].length === 1 ? g.nodes[readers[id][0]] : undefined;
+}

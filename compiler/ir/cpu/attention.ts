@@ -7,6 +7,27 @@ function heads(shape: readonly number[]): { BH: number; N: number; hd: number } 
   return { BH: B * H, N, hd };
 }
 
+/** s[j] = (scale·q_i)·k_j for query i of the head at `base`; returns max_j s[j]. */
+function scoreRow(
+  q: Float64Array,
+  k: Float64Array,
+  base: number,
+  i: number,
+  N: number,
+  hd: number,
+  scale: number,
+  s: Float64Array,
+): number {
+  let m = -Infinity;
+  for (let j = 0; j < N; j++) {
+    let dot = 0;
+    for (let d = 0; d < hd; d++) dot += scale * q[base + i * hd + d] * k[base + j * hd + d];
+    s[j] = dot;
+    m = Math.max(m, dot);
+  }
+  return m;
+}
+
 /** The probabilities of one head: p[i·N + j] = softmax_j((scale·q_i)·k_j). */
 function probabilities(
   q: Float64Array,
@@ -18,13 +39,7 @@ function probabilities(
 ): Float64Array {
   const p = new Float64Array(N * N);
   for (let i = 0; i < N; i++) {
-    let m = -Infinity;
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let d = 0; d < hd; d++) s += scale * q[base + i * hd + d] * k[base + j * hd + d];
-      p[i * N + j] = s;
-      m = Math.max(m, s);
-    }
+    const m = scoreRow(q, k, base, i, N, hd, scale, p.subarray(i * N, (i + 1) * N));
     let l = 0;
     for (let j = 0; j < N; j++) l += p[i * N + j] = Math.exp(p[i * N + j] - m);
     for (let j = 0; j < N; j++) p[i * N + j] /= l;
@@ -63,13 +78,7 @@ export function attentionLse(
   const s = new Float64Array(N);
   for (let h = 0; h < BH; h++)
     for (let i = 0; i < N; i++) {
-      const base = h * N * hd;
-      for (let j = 0; j < N; j++) {
-        let dot = 0;
-        for (let d = 0; d < hd; d++) dot += scale * q[base + i * hd + d] * k[base + j * hd + d];
-        s[j] = dot;
-      }
-      const m = Math.max(...s);
+      const m = scoreRow(q, k, h * N * hd, i, N, hd, scale, s);
       let l = 0;
       for (let j = 0; j < N; j++) l += Math.exp(s[j] - m);
       out[h * N + i] = m + Math.log(l);
