@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a machine to build, test and run vitc: the Vulkan loader, the Fashion-MNIST data set,
-# SwiftShader (a CPU Vulkan driver, for machines without a GPU), node_modules, and a final check
-# that WebGPU gives an adapter. Idempotent: each step is skipped when its result is present.
+# SwiftShader (a CPU Vulkan driver, for machines without a GPU), Mesa's lavapipe (a second CPU
+# Vulkan driver, which offers shader-f16 and subgroups), node_modules, and a final check that
+# WebGPU gives an adapter. Idempotent: each step is skipped when its result is present.
 # Works from any cwd, as root or through sudo, and non-interactively (CI=true, no stdin).
 #
 # Env: VITC_SETUP_NPM=always (force npm ci) | never (skip it); VITC_ADAPTER=swiftshader (probe
@@ -12,8 +13,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 APT_PACKAGES=(libvulkan1 dataset-fashion-mnist)
+# What lavapipe's libvulkan_lvp.so links against, all in Debian 12's main archive.
+LVP_LIB_PACKAGES=(libllvm15 libdrm2 libelf1 libexpat1 libwayland-client0 libx11-xcb1 libxcb1
+  libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0
+  libxshmfence1 libzstd1 zlib1g)
 VENDOR_DIR=.vendor/swiftshader
 ICD_JSON="$VENDOR_DIR/vk_swiftshader_icd.json"
+LVP_DIR=.vendor/lavapipe
+LVP_JSON="$LVP_DIR/lvp_icd.json"
 STAMP=node_modules/.vitc-setup-stamp
 export DEBIAN_FRONTEND=noninteractive
 NPM_MODE="${VITC_SETUP_NPM:-auto}"
@@ -74,7 +81,7 @@ have_apt() { command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>
 # --- 1. Debian packages -------------------------------------------------------------------------
 if have_apt; then
   missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
+  for pkg in "${APT_PACKAGES[@]}" "${LVP_LIB_PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$pkg")
     fi
@@ -95,12 +102,13 @@ fi
 # --- 2. SwiftShader, taken from Debian's chromium-common without installing chromium ------------
 icd_ok() {
   # The loader resolves a relative library_path against the json's folder; check it the same way.
-  [ -f "$ICD_JSON" ] && node -e '
+  local json="${1:-$ICD_JSON}"
+  [ -f "$json" ] && node -e '
     const fs = require("fs"), path = require("path");
     const json = process.argv[1];
     const lib = JSON.parse(fs.readFileSync(json, "utf8")).ICD.library_path;
     process.exit(fs.existsSync(path.resolve(path.dirname(json), lib)) ? 0 : 1);
-  ' "$ICD_JSON"
+  ' "$json"
 }
 
 if icd_ok; then
@@ -128,6 +136,55 @@ else
   cp "$src/libvk_swiftshader.so" "$src/vk_swiftshader_icd.json" "$VENDOR_DIR/"
   icd_ok || die "$ICD_JSON does not point at a library next to it"
   step "SwiftShader installed in $VENDOR_DIR"
+fi
+
+# --- 2b. lavapipe (Mesa's CPU Vulkan driver), unpacked into .vendor without installing Mesa -----
+# It offers shader-f16 and subgroups, which SwiftShader does not, so the f16 kernels are tested on
+# every machine (VITC_ADAPTER=lavapipe). Debian 12's own Mesa (22.3) is too old for Dawn; its
+# backports suite has 25.x. The package is only downloaded, through a private package list, so
+# the machine's apt sources and its Mesa stay as they were.
+lvp_fetch() {
+  local t="$1"
+  # shellcheck disable=SC1091
+  if [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" != bookworm ]; then
+    # Newer releases carry a recent enough Mesa in their own suites.
+    apt_update_once
+    local dl=(apt-get download mesa-vulkan-drivers)
+    [ "$(id -u)" -eq 0 ] && dl=(apt-get -o APT::Sandbox::User=root download mesa-vulkan-drivers)
+    (cd "$t" && quiet "${dl[@]}") || return 1
+  else
+    local opts=(-o "Dir::Etc::SourceList=$t/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$t/lists" -o "Dir::Cache=$t/cache")
+    [ "$(id -u)" -eq 0 ] && opts+=(-o APT::Sandbox::User=root)
+    mkdir -p "$t/lists/partial" "$t/cache/archives/partial"
+    echo "deb http://deb.debian.org/debian bookworm-backports main" >"$t/sources.list"
+    quiet apt-get "${opts[@]}" update || return 1
+    (cd "$t" && quiet apt-get "${opts[@]}" download mesa-vulkan-drivers) || return 1
+  fi
+  quiet dpkg -x "$t"/mesa-vulkan-drivers_*.deb "$t/x"
+}
+
+if icd_ok "$LVP_JSON"; then
+  step "lavapipe present: $LVP_JSON"
+elif ! have_apt; then
+  step "no apt-get: cannot fetch lavapipe; set VITC_LAVAPIPE_ICD if you have a Mesa >= 24 one"
+else
+  step "fetching lavapipe (mesa-vulkan-drivers) from Debian"
+  lvp_tmp="$(mktemp -d)"
+  trap 'rm -rf "${tmp:-}" "$lvp_tmp"' EXIT
+  lvp_fetch "$lvp_tmp" || die "could not download mesa-vulkan-drivers (see the output above)"
+  lib="$(find "$lvp_tmp/x" -name libvulkan_lvp.so | head -n 1)"
+  [ -n "$lib" ] || die "mesa-vulkan-drivers no longer ships libvulkan_lvp.so"
+  unresolved="$(ldd "$lib" | awk '/not found/ {print $1}' | tr '\n' ' ')"
+  [ -z "$unresolved" ] || die "lavapipe needs libraries this machine lacks: $unresolved"
+  mkdir -p "$LVP_DIR"
+  cp "$lib" "$LVP_DIR/"
+  version="$(dpkg-deb -f "$lvp_tmp"/mesa-vulkan-drivers_*.deb Version)"
+  echo "$version" >"$LVP_DIR/VERSION"
+  printf '{ "file_format_version": "1.0.0", "ICD": { "library_path": "./libvulkan_lvp.so", "api_version": "1.3.0" } }\n' \
+    >"$LVP_JSON"
+  icd_ok "$LVP_JSON" || die "$LVP_JSON does not point at a library next to it"
+  step "lavapipe (Mesa $version) installed in $LVP_DIR"
 fi
 
 # --- 3. node_modules ----------------------------------------------------------------------------
@@ -193,4 +250,9 @@ else
   result="$(VK_ICD_FILENAMES="$ROOT/$ICD_JSON" VK_DRIVER_FILES="$ROOT/$ICD_JSON" probe)" ||
     die "WebGPU found no adapter even with SwiftShader ($ICD_JSON); is libvulkan1 installed? See docs/WEBGPU.md"
   step "WebGPU adapter: ${result#*$'\t'} (SwiftShader)"
+fi
+if [ -f "$LVP_JSON" ]; then
+  result="$(VK_ICD_FILENAMES="$ROOT/$LVP_JSON" VK_DRIVER_FILES="$ROOT/$LVP_JSON" probe 2>/dev/null)" ||
+    die "WebGPU found no adapter with lavapipe ($LVP_JSON); delete $LVP_DIR and run this again"
+  step "WebGPU adapter: ${result#*$'\t'} (lavapipe, VITC_ADAPTER=lavapipe)"
 fi

@@ -96,7 +96,7 @@ describe('acquired device', () => {
     const { info, adapter, device } = gpu;
     expect(info.description.length).toBeGreaterThan(0);
     expect(info.vendor.length + info.architecture.length).toBeGreaterThan(0);
-    expect(['hardware', 'swiftshader', 'browser']).toContain(info.backend);
+    expect(['hardware', 'swiftshader', 'lavapipe', 'browser']).toContain(info.backend);
     if (info.backend === 'swiftshader') {
       expect(info.isFallback).toBe(true);
       expect(info.description).toMatch(/swiftshader/i);
@@ -202,6 +202,58 @@ describe('acquired device', () => {
   });
 });
 
+// scripts/setup.sh unpacks lavapipe into .vendor/lavapipe on every machine, CI included: it is the
+// adapter that runs the shader-f16 and subgroup kernels where there is no GPU.
+describe('lavapipe', () => {
+  it('is acquired by name and offers shader-f16 and subgroups', async () => {
+    const lvp = await acquireDevice({ adapter: 'lavapipe', quiet: true });
+    try {
+      expect(lvp.info.backend).toBe('lavapipe');
+      expect(lvp.info.description).toMatch(/llvmpipe/);
+      expect(lvp.info.features).toEqual(expect.arrayContaining(['shader-f16', 'subgroups']));
+      expect(lvp.device.features.has('shader-f16')).toBe(true);
+      // The same compute shader as above, with every output checked, on this second driver.
+      const x = Float32Array.from({ length: N }, (_, i) => Math.sin(i) * 3);
+      const { device } = lvp;
+      const module = device.createShaderModule({ code: SHADER });
+      const pipeline = device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+      });
+      const ab = storage(device, x);
+      const groups = Math.ceil(N / WG);
+      const outs = [N, N, N, groups].map((n) =>
+        device.createBuffer({
+          size: n * 4,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+        }),
+      );
+      const bind = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [ab, ab, ab, outs[0], outs[1], outs[3]].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        })),
+      });
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(groups);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      const partial = await readBack(device, outs[3], groups);
+      for (let g = 0; g < groups; g++) {
+        let want = 0;
+        for (let i = g * WG; i < Math.min(N, (g + 1) * WG); i++) want += x[i] * x[i];
+        expect(partial[g]).toBeCloseTo(want, 3);
+      }
+    } finally {
+      lvp.destroy();
+    }
+  });
+});
+
 describe('bad configuration', () => {
   const saved = process.env.VITC_ADAPTER;
   afterEach(() => {
@@ -214,7 +266,7 @@ describe('bad configuration', () => {
     const attempt = acquireDevice({ quiet: true });
     await expect(attempt).rejects.toBeInstanceOf(DeviceError);
     await expect(attempt).rejects.toThrow(
-      "VITC_ADAPTER='bogus' is not a valid adapter choice; use one of: auto, hardware, swiftshader",
+      "VITC_ADAPTER='bogus' is not a valid adapter choice; use one of: auto, hardware, swiftshader, lavapipe",
     );
   });
 
