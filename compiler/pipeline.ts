@@ -1,6 +1,7 @@
 // The compiler's ordered list of named passes, Spec → Graph → Plan. Each pass is pure; the
 // dump hook prints a stage's stable text when VITC_DUMP names it (comma-separated):
 //   VITC_DUMP=graph,fused,plan,wgsl vitc compile specs/vit-tiny.vit
+import { halfStorage } from './codegen/half-storage.js';
 import type { Graph } from './ir/graph.js';
 import { printGraph } from './ir/print.js';
 import { assertValidGraph } from './ir/verify.js';
@@ -26,6 +27,11 @@ export interface CompileOptions {
   log?: (text: string) => void;
   /** Emit matmul tile-shape alternatives for the runtime's autotune (runtime/autotune.ts). */
   tune?: boolean;
+  /**
+   * Storage precision of an eval plan: 'f16' keeps weights and activations in f16 buffers, with
+   * f32 arithmetic (halfStorage, compiler/codegen/half-storage.ts); needs 'shader-f16'.
+   */
+  precision?: 'f32' | 'f16';
 }
 
 export interface Compiled {
@@ -71,13 +77,14 @@ export function compileSpec(spec: Spec, opts: CompileOptions = {}): Compiled {
 
   if (dump.has('fused')) log(`# fusion ${spec.name}\n${planFusion(graph).reasons.join('\n')}\n`);
 
-  const plan = selectKernels(graph, {
+  const selected = selectKernels(graph, {
     spec: spec.name,
     specFile: opts.specFile ?? `${spec.name}.vit`,
     batch,
     mode,
     ...(opts.tune ? { emit: { tune: true } } : {}),
   });
+  const plan = opts.precision === 'f16' ? halfStorage(selected) : selected;
   if (dump.has('plan')) log(printPlan(plan));
   if (dump.has('wgsl')) for (const k of plan.kernels) log(`# kernel ${k.name}\n${k.wgsl}\n`);
   return { spec, graph, plan };

@@ -4,7 +4,8 @@
 // round trip happens between dispatches.
 import { constValues } from '../compiler/ir/consts.js';
 import { type Plan, type PlanTensor, alignUp } from '../compiler/codegen/plan.js';
-import type { VitcDevice } from './device.js';
+import { DeviceError, type VitcDevice } from './device.js';
+import { decodeF16, encodeF16 } from './half.js';
 import { PipelineCache } from './pipelines.js';
 import {
   adapterKey,
@@ -37,6 +38,12 @@ export class PlanExecutor {
 
   static async create(dev: VitcDevice, plan: Plan, cache?: PipelineCache): Promise<PlanExecutor> {
     const { device } = dev;
+    if (plan.buffers.some((b) => b.dtype === 'f16') && !device.features.has('shader-f16'))
+      throw new DeviceError(
+        `this plan keeps weights and activations in f16, which needs the WebGPU feature ` +
+          `'shader-f16'; ${dev.info.description} (${dev.info.backend}) does not offer it. Use ` +
+          `precision f32, a GPU that has it, or VITC_ADAPTER=lavapipe (Mesa's CPU driver has it).`,
+      );
     const pipelineCache = cache ?? new PipelineCache(device);
     const pipelines = await Promise.all(
       plan.kernels.map((k) => {
@@ -91,12 +98,26 @@ export class PlanExecutor {
     return t;
   }
 
+  /** Bytes per element of the buffer a tensor lives in (f16 storage plans: 2). */
+  private elemBytes(t: PlanTensor): number {
+    return this.plan.buffers[t.buffer].dtype === 'f16' ? 2 : 4;
+  }
+
   private write(t: PlanTensor, data: HostTensor): void {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (data.length !== n)
       throw new Error(
         `tensor ${t.name}: expected ${n} values for shape [${t.shape}], got ${data.length}`,
       );
+    if (this.elemBytes(t) === 2) {
+      if (!(data instanceof Float32Array))
+        throw new Error(`tensor ${t.name}: an f16 buffer takes float values, got ${data.constructor.name}`);
+      // writeBuffer needs a multiple of 4 bytes: an odd count gets one padding half.
+      const halves = new Uint16Array(n + (n % 2));
+      halves.set(encodeF16(data));
+      this.dev.device.queue.writeBuffer(this.buffers[t.buffer], t.offset, halves);
+      return;
+    }
     this.dev.device.queue.writeBuffer(
       this.buffers[t.buffer],
       t.offset,
@@ -116,7 +137,7 @@ export class PlanExecutor {
   ): { buffer: GPUBuffer; offset: number; bytes: number } {
     const list = { input: this.plan.inputs, output: this.plan.outputs, param: this.plan.params };
     const t = this.tensor(list[kind], name, kind);
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * this.elemBytes(t);
     return { buffer: this.buffers[t.buffer], offset: t.offset, bytes };
   }
 
@@ -248,7 +269,7 @@ export class PlanExecutor {
     const { device } = this.dev;
     const enc = encoder ?? device.createCommandEncoder();
     const staging = tensors.map((t) => {
-      const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+      const bytes = t.shape.reduce((a, b) => a * b, 1) * this.elemBytes(t);
       const buf = device.createBuffer({
         size: alignUp(bytes, 4),
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -261,7 +282,13 @@ export class PlanExecutor {
     await Promise.all(
       staging.map(async (buf, i) => {
         await buf.mapAsync(GPUMapMode.READ);
-        out[tensors[i].name] = new Float32Array(buf.getMappedRange().slice(0));
+        const t = tensors[i];
+        const raw = buf.getMappedRange().slice(0);
+        const n = t.shape.reduce((a, b) => a * b, 1);
+        out[t.name] =
+          this.elemBytes(t) === 2
+            ? decodeF16(new Uint16Array(raw, 0, n))
+            : new Float32Array(raw);
         buf.destroy();
       }),
     );

@@ -85,6 +85,7 @@ export const planSchema = {
           name: { type: 'string' },
           role: { enum: ['param', 'input', 'output', 'scratch', 'const'] },
           bytes: { type: 'integer', minimum: 4, multipleOf: 4 },
+          dtype: { enum: ['f16'], description: 'elements are f16 (absent: f32)' },
           init: { type: 'object', description: 'const fill rule (compiler/ir/ops.ts ConstInit)' },
           shape,
         },

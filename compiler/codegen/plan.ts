@@ -29,6 +29,8 @@ export interface PlanBuffer {
   role: BufferRole;
   /** Size in bytes (a multiple of 4). */
   bytes: number;
+  /** Element type in memory: f32 (absent) or f16 (compiler/codegen/half-storage.ts). */
+  dtype?: 'f16';
   /** For role const: how to fill it at load time (compiler/ir/consts.ts), as f32. */
   init?: ConstInit;
   /** For role const: the logical shape the init describes. */
