@@ -49,9 +49,10 @@ export async function vitcForward(
   params: ReadonlyMap<string, Float32Array>,
   batch: number,
   tune = false,
+  precision: 'f32' | 'f16' = 'f32',
 ): Promise<VitcRunner> {
   const t0 = performance.now();
-  const { plan } = compileSpec(spec, { batch, dump: [], tune });
+  const { plan } = compileSpec(spec, { batch, dump: [], tune, precision });
   const compileMs = performance.now() - t0;
   const ex = await PlanExecutor.create(dev, plan);
   const facts = planFacts(plan, compileMs);

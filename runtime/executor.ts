@@ -111,7 +111,9 @@ export class PlanExecutor {
       );
     if (this.elemBytes(t) === 2) {
       if (!(data instanceof Float32Array))
-        throw new Error(`tensor ${t.name}: an f16 buffer takes float values, got ${data.constructor.name}`);
+        throw new Error(
+          `tensor ${t.name}: an f16 buffer takes float values, got ${data.constructor.name}`,
+        );
       // writeBuffer needs a multiple of 4 bytes: an odd count gets one padding half.
       const halves = new Uint16Array(n + (n % 2));
       halves.set(encodeF16(data));
@@ -286,9 +288,7 @@ export class PlanExecutor {
         const raw = buf.getMappedRange().slice(0);
         const n = t.shape.reduce((a, b) => a * b, 1);
         out[t.name] =
-          this.elemBytes(t) === 2
-            ? decodeF16(new Uint16Array(raw, 0, n))
-            : new Float32Array(raw);
+          this.elemBytes(t) === 2 ? decodeF16(new Uint16Array(raw, 0, n)) : new Float32Array(raw);
         buf.destroy();
       }),
     );

@@ -6,6 +6,7 @@
 // (plan.json + spec.json written by `vitc compile`).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { halfStorage } from '../compiler/codegen/half-storage.js';
 import { assertValidPlan } from '../compiler/codegen/plan-schema.js';
 import type { Plan } from '../compiler/codegen/plan.js';
 import { VitcError } from '../compiler/diagnostics.js';
@@ -37,6 +38,11 @@ export interface LoadModelOptions {
   tune?: boolean | TuneStore;
   /** Where warnings go (default stderr). */
   warn?: (line: string) => void;
+  /**
+   * 'f16' keeps weights and activations in f16 buffers (half the memory and traffic, f32
+   * arithmetic; logits move by ~1e-3 relative). Needs an adapter with 'shader-f16'.
+   */
+  precision?: 'f32' | 'f16';
 }
 
 export interface ForwardResult {
@@ -62,7 +68,13 @@ export interface Model {
 /** Compiles a spec (file path) into a plan, or throws a VitcError with located diagnostics. */
 export function compile(
   specFile: string,
-  opts: { batch?: number; model?: string; attention?: boolean; tune?: boolean } = {},
+  opts: {
+    batch?: number;
+    model?: string;
+    attention?: boolean;
+    tune?: boolean;
+    precision?: 'f32' | 'f16';
+  } = {},
 ): { spec: Spec; plan: Plan } {
   const r = resolveSpec(specFile, opts.model);
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
@@ -72,6 +84,7 @@ export function compile(
     specFile,
     attention: opts.attention,
     tune: opts.tune,
+    precision: opts.precision,
     dump: [],
   });
   return { spec: r.spec, plan };
@@ -92,9 +105,10 @@ function loadGenerated(dir: string): { spec: Spec; plan: Plan } {
 export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Model> {
   const warn = opts.warn ?? ((l: string) => void process.stderr.write(l + '\n'));
   const isDir = existsSync(source) && statSync(source).isDirectory();
-  const { spec, plan } = isDir
-    ? loadGenerated(source)
-    : compile(source, { ...opts, tune: !!opts.tune });
+  const loaded = isDir ? loadGenerated(source) : compile(source, { ...opts, tune: !!opts.tune });
+  const { spec } = loaded;
+  // A compiled folder holds the f32 plan; the f16 one is the same plan through halfStorage.
+  const plan = isDir && opts.precision === 'f16' ? halfStorage(loaded.plan) : loaded.plan;
   if (opts.tune && isDir)
     warn(
       `vitc: ${source} is a compiled folder: its plan has no tile alternatives, nothing to tune`,
@@ -135,6 +149,7 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
         specFile: plan.specFile,
         attention: true,
         tune: !!store,
+        precision: opts.precision,
         dump: [],
       }).plan,
     ));

@@ -10,7 +10,7 @@ import type { Spec } from '../spec/types.js';
 import { sharedDevice } from '../../runtime/device.js';
 import type { Command } from './command.js';
 import { UsageError } from './args.js';
-import { parseBatch } from './compile.js';
+import { parseBatch, parsePrecision } from './compile.js';
 import { reportUserError } from './user-error.js';
 
 const PEERS = ['tfjs', 'ort', 'none'] as const;
@@ -42,12 +42,12 @@ export const benchCommand: Command = {
   summary:
     'images/s of forward (and training step) on WebGPU, against tfjs or ONNX Runtime on the same adapter',
   usage:
-    'vitc bench SPEC|DIR [--batch N] [--train] [--peer tfjs|ort|none] [--warmup N] [--runs N] [--weights W] [--json]',
+    'vitc bench SPEC|DIR [--batch N] [--train] [--peer tfjs|ort|none] [--precision f32|f16] [--warmup N] [--runs N] [--weights W] [--json]',
   details:
     'Times whole forwards (each ends with reading the output back, so GPU time is included) and reports\n' +
     'the median. With --peer, the same model runs in TensorFlow.js (tfjs-backend-webgpu) or ONNX Runtime Web\n' +
     "(WebGPU EP, on an ONNX export of vitc's graph) on vitc's own GPUDevice, with the same weights and images;\n" +
-    "the peer's logits must match vitc's (relative L2 < 1e-4) before anything is timed. Runs alternate\n" +
+    "the peer's logits must match vitc's (relative L2 < 1e-4; 1e-2 with --precision f16) before anything is timed. Runs alternate\n" +
     'between vitc and the peer, so changes in machine load hit both. --train adds the training step\n' +
     '(forward, loss, backward, clipping, optimizer update; tfjs is the only peer that trains).\n' +
     'Peers need the dev dependencies (@tensorflow/tfjs-core, @tensorflow/tfjs-backend-webgpu, onnxruntime-web).',
@@ -72,6 +72,12 @@ export const benchCommand: Command = {
       short: 'p',
       value: 'NAME',
       description: 'tfjs, ort or none (default tfjs)',
+    },
+    {
+      name: 'precision',
+      kind: 'string',
+      value: 'f32|f16',
+      description: "vitc's forward storage precision (f16 needs shader-f16; the peer stays f32)",
     },
     { name: 'warmup', kind: 'string', value: 'N', description: 'untimed runs first (default 1)' },
     { name: 'runs', kind: 'string', short: 'n', value: 'N', description: 'timed runs (default 5)' },
@@ -101,6 +107,13 @@ export const benchCommand: Command = {
         `--peer must be one of ${PEERS.join(', ')}, got '${peer}'`,
         'bench',
       );
+    const precision = parsePrecision(args.flags.precision, 'bench');
+    if (precision === 'f16' && args.flags.train)
+      throw new UsageError(
+        'VITC0904',
+        '--precision f16 is for the forward; training keeps f32 weights (drop --train)',
+        'bench',
+      );
     const warmup = count(args.flags.warmup, 'warmup', 1, 0);
     const runs = count(args.flags.runs, 'runs', 5, 1);
     let bench: typeof import('../../bench/run.js');
@@ -126,6 +139,7 @@ export const benchCommand: Command = {
         peer: peer as (typeof PEERS)[number],
         train: Boolean(args.flags.train),
         tune: Boolean(args.flags.tune),
+        precision,
         warmup,
         runs,
         weights: args.flags.weights as string | undefined,

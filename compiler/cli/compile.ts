@@ -26,6 +26,13 @@ export function parseBatch(v: unknown): number {
   return n;
 }
 
+/** --precision f32 (default) | f16: storage precision of a forward plan. */
+export function parsePrecision(v: unknown, command: string): 'f32' | 'f16' {
+  if (v === undefined || v === 'f32') return 'f32';
+  if (v === 'f16') return 'f16';
+  throw new UsageError('VITC0904', `--precision must be f32 or f16, got '${v}'`, command);
+}
+
 export const compileCommand: Command = {
   name: 'compile',
   summary: 'compile a spec to WGSL kernels, plan.json and a TypeScript module',

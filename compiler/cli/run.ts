@@ -7,7 +7,7 @@ import { loadModel } from '../../runtime/model.js';
 import type { Spec } from '../spec/types.js';
 import type { Command } from './command.js';
 import { UsageError } from './args.js';
-import { parseBatch } from './compile.js';
+import { parseBatch, parsePrecision } from './compile.js';
 import { reportUserError } from './user-error.js';
 
 export function softmaxRow(row: Float32Array): Float64Array {
@@ -48,7 +48,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'run a model on images (or a tensor file) on WebGPU and print the top classes',
   usage:
-    'vitc run SPEC|DIR [--weights W.safetensors] (--image A.png [B.jpg …] | --input X.safetensors) [--top K] [--labels FILE] [--json]',
+    'vitc run SPEC|DIR [--weights W.safetensors] (--image A.png [B.jpg …] | --input X.safetensors) [--top K] [--labels FILE] [--precision f32|f16] [--json]',
   details:
     'SPEC is compiled on the fly; DIR is a folder written by `vitc compile`. Images are decoded (PNG, JPEG),\n' +
     "resized, center-cropped and normalized as the spec's preprocess block says. Without --weights the model\n" +
@@ -98,6 +98,12 @@ export const runCommand: Command = {
       value: 'NAME',
       description: 'which model of SPEC (default: the last one)',
     },
+    {
+      name: 'precision',
+      kind: 'string',
+      value: 'f32|f16',
+      description: 'f16 keeps weights and activations in f16 (needs shader-f16; logits move ~1e-3)',
+    },
     { name: 'json', kind: 'boolean', description: 'print one JSON object' },
   ],
   async run(args, io) {
@@ -108,6 +114,7 @@ export const runCommand: Command = {
       throw new UsageError('VITC0902', 'give --image FILE… or --input X.safetensors', 'run');
     if (images.length && input)
       throw new UsageError('VITC0904', '--image and --input are exclusive', 'run');
+    const precision = parsePrecision(args.flags.precision, 'run');
     const top = args.flags.top === undefined ? 5 : Number(args.flags.top);
     if (!Number.isInteger(top) || top < 1)
       throw new UsageError(
@@ -130,6 +137,7 @@ export const runCommand: Command = {
         weights: args.flags.weights as string | undefined,
         batch,
         model: args.flags.model as string | undefined,
+        precision,
         warn: (l) => io.err(l + '\n'),
       });
       try {

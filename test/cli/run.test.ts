@@ -1,5 +1,7 @@
 // `vitc run` end to end, in-process: a fixture's weights and input reproduce PyTorch's logits on
 // WebGPU; bad weights give a named error and exit 1; missing inputs are usage errors (exit 2).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bufferIO } from '../../compiler/cli/io.js';
 import { main } from '../../compiler/cli.js';
@@ -38,6 +40,40 @@ describe('vitc run', () => {
     expect(io.stderr()).toMatch(/VITC0414/);
     expect(io.stderr()).toMatch(/pos_embed: expected \[1, 197, 192\], found \[1, 17, 24\]/);
     expect(io.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  // Subprocesses, to choose the adapter: lavapipe has shader-f16, SwiftShader does not.
+  const vitc = (adapter: string, ...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'compiler/cli.ts', ...args], {
+      env: { ...process.env, VITC_ADAPTER: adapter },
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+  const f16Args = ['run', `${fx}/model.vit`, '--weights', `${fx}/weights.safetensors`, '--input', `${fx}/input.safetensors`, '--precision', 'f16'];
+
+  it('--precision f16 on lavapipe stays within f16 rounding of PyTorch', async () => {
+    const r = await vitc('lavapipe', ...f16Args, '--json');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: { logits: number[] }[] };
+    const ref = tensorData(await readSafetensors(`${fx}/expected.safetensors`), 'logits') as Float64Array;
+    const got = out.results.flatMap((x) => x.logits);
+    let num = 0;
+    let den = 0;
+    got.forEach((v, i) => {
+      num += (v - ref[i]) ** 2;
+      den += ref[i] ** 2;
+    });
+    expect(Math.sqrt(num / den)).toBeLessThan(5e-3);
+    expect(Math.sqrt(num / den)).toBeGreaterThan(5e-5); // f16 rounding shows
+  });
+
+  it('--precision f16 on an adapter without shader-f16 is a clear error, exit 1', async () => {
+    const r = await vitc('swiftshader', ...f16Args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/needs the WebGPU feature 'shader-f16'; SwiftShader.*VITC_ADAPTER=lavapipe/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('warns loudly without weights', async () => {
