@@ -266,6 +266,13 @@ export function validateSpec(input: ValidationInput): Diagnostic[] {
       ['/train/optimizer/momentum'],
       'momentum applies to sgd',
     );
+  if (sources.has('/train/precision') && t.precision !== 'f32')
+    report(
+      'VITC0326',
+      `train precision ${t.precision} has no effect: vitc trains in f32`,
+      ['/train/precision'],
+      'f16 is available for the forward: vitc run / vitc bench --precision f16',
+    );
   if (sources.has('/fcNorm') && spec.fcNorm && !spec.finalNorm)
     report(
       'VITC0326',

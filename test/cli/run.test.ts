@@ -13,13 +13,26 @@ describe('vitc run', () => {
   it('reproduces PyTorch logits from a fixture', async () => {
     const io = bufferIO();
     const code = await main(
-      ['run', `${fx}/model.vit`, '--weights', `${fx}/weights.safetensors`, '--input', `${fx}/input.safetensors`, '--json'],
+      [
+        'run',
+        `${fx}/model.vit`,
+        '--weights',
+        `${fx}/weights.safetensors`,
+        '--input',
+        `${fx}/input.safetensors`,
+        '--json',
+      ],
       io,
     );
     expect(io.stderr()).not.toMatch(/WARNING/);
     expect(code).toBe(0);
-    const out = JSON.parse(io.stdout()) as { results: { logits: number[]; top: { index: number; prob: number }[] }[] };
-    const ref = tensorData(await readSafetensors(`${fx}/expected.safetensors`), 'logits') as Float64Array;
+    const out = JSON.parse(io.stdout()) as {
+      results: { logits: number[]; top: { index: number; prob: number }[] }[];
+    };
+    const ref = tensorData(
+      await readSafetensors(`${fx}/expected.safetensors`),
+      'logits',
+    ) as Float64Array;
     const got = out.results.flatMap((r) => r.logits);
     expect(got.length).toBe(ref.length);
     let num = 0;
@@ -35,7 +48,17 @@ describe('vitc run', () => {
 
   it('names every mismatched tensor when the weights belong to another model', async () => {
     const io = bufferIO();
-    const code = await main(['run', 'specs/vit-tiny.vit', '--weights', `${fx}/weights.safetensors`, '--input', `${fx}/input.safetensors`], io);
+    const code = await main(
+      [
+        'run',
+        'specs/vit-tiny.vit',
+        '--weights',
+        `${fx}/weights.safetensors`,
+        '--input',
+        `${fx}/input.safetensors`,
+      ],
+      io,
+    );
     expect(code).toBe(1);
     expect(io.stderr()).toMatch(/VITC0414/);
     expect(io.stderr()).toMatch(/pos_embed: expected \[1, 197, 192\], found \[1, 17, 24\]/);
@@ -50,14 +73,26 @@ describe('vitc run', () => {
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
-  const f16Args = ['run', `${fx}/model.vit`, '--weights', `${fx}/weights.safetensors`, '--input', `${fx}/input.safetensors`, '--precision', 'f16'];
+  const f16Args = [
+    'run',
+    `${fx}/model.vit`,
+    '--weights',
+    `${fx}/weights.safetensors`,
+    '--input',
+    `${fx}/input.safetensors`,
+    '--precision',
+    'f16',
+  ];
 
   it('--precision f16 on lavapipe stays within f16 rounding of PyTorch', async () => {
     const r = await vitc('lavapipe', ...f16Args, '--json');
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { results: { logits: number[] }[] };
-    const ref = tensorData(await readSafetensors(`${fx}/expected.safetensors`), 'logits') as Float64Array;
+    const ref = tensorData(
+      await readSafetensors(`${fx}/expected.safetensors`),
+      'logits',
+    ) as Float64Array;
     const got = out.results.flatMap((x) => x.logits);
     let num = 0;
     let den = 0;
@@ -72,7 +107,9 @@ describe('vitc run', () => {
   it('--precision f16 on an adapter without shader-f16 is a clear error, exit 1', async () => {
     const r = await vitc('swiftshader', ...f16Args);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/needs the WebGPU feature 'shader-f16'; SwiftShader.*VITC_ADAPTER=lavapipe/);
+    expect(r.stderr).toMatch(
+      /needs the WebGPU feature 'shader-f16'; SwiftShader.*VITC_ADAPTER=lavapipe/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
