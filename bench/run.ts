@@ -32,7 +32,7 @@ export interface BenchOptions {
   batch: number;
   peer: PeerName | 'none';
   train?: boolean;
-  /** Autotune vitc's matmul tiles on this device first (runtime/autotune.ts; cached on disk). */
+  /** Autotune vitc's matmul tiles and flash schedules on this device first (runtime/autotune.ts; cached on disk). */
   tune?: boolean;
   /** vitc's forward storage precision (the peers run f32); default f32. */
   precision?: 'f32' | 'f16';
@@ -139,7 +139,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       log(`bench: vitc plan: ${f.dispatches} dispatches, ${mib(f.buffer_bytes)} of buffers`);
       if (f.autotune)
         log(
-          `bench: autotune: ${f.autotune.shapes} matmul shapes (${f.autotune.measured} timed now, ` +
+          `bench: autotune: ${f.autotune.shapes} shapes (${f.autotune.measured} timed now, ` +
             `the rest from the cache); kernels ${f.autotune.kernels.join(', ')}`,
         );
       const want = await vitc.run(images);

@@ -18,7 +18,7 @@ export interface PlanFacts {
   /** Scratch (activations, gradients) after memory planning. */
   scratch_bytes: number;
   compile_ms: number;
-  /** With --tune: matmul shapes tuned (timed now or taken from the cache) and the kernels chosen. */
+  /** With --tune: shapes tuned (matmul tiles, flash schedules; timed now or cached) and the kernels chosen. */
   autotune?: { shapes: number; measured: number; kernels: string[] };
 }
 
@@ -58,7 +58,7 @@ export async function vitcForward(
   const facts = planFacts(plan, compileMs);
   if (tune) {
     const r = await ex.autotune(await FileTuneStore.open());
-    const kernels = [...new Set(ex.kernelNames())].filter((k) => k.startsWith('matmul'));
+    const kernels = [...new Set(ex.kernelNames())].filter((k) => /^(matmul|flash)/.test(k));
     facts.autotune = { shapes: r.shapes, measured: r.measured, kernels };
   }
   ex.setParams(new Map(params));

@@ -64,7 +64,8 @@ export const benchCommand: Command = {
     {
       name: 'tune',
       kind: 'boolean',
-      description: 'autotune matmul tile shapes on this adapter first (cached in ~/.cache/vitc)',
+      description:
+        'autotune matmul tiles and flash attention schedules on this adapter first (cached in ~/.cache/vitc)',
     },
     {
       name: 'peer',

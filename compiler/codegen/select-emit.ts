@@ -14,6 +14,7 @@ import { renderCopy } from './wgsl/copy.js';
 import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderFlashAttention } from './wgsl/flash-attention.js';
 import { renderFlashAttentionGrad } from './wgsl/flash-attention-grad.js';
+import { type KernelSource, KernelSpecError } from './wgsl/builder.js';
 import {
   DEFAULT_MATMUL_TILING,
   type MatmulDesc,
@@ -55,6 +56,20 @@ export const TUNE_TILINGS: readonly MatmulTiling[] = [
   { rows: 8, cols: 8, workgroup: [8, 4] },
   { rows: 4, cols: 4, workgroup: [8, 8] },
   { rows: 8, cols: 4, workgroup: [16, 8] },
+];
+
+/**
+ * Flash attention schedules an autotuned plan offers: K/V read directly 1, 2 or 4 keys at a time
+ * (SwiftShader: no barriers), or staged in workgroup memory 8 or 16 keys at a time (lavapipe: 1.5×
+ * faster than direct there; GPUs share the loads). Candidates that do not fit the adapter-neutral
+ * workgroup memory budget are skipped.
+ */
+export const TUNE_FLASH: readonly EmitOptions['flash'][] = [
+  { kv: 'direct', tileK: 1 },
+  { kv: 'direct', tileK: 2 },
+  { kv: 'direct', tileK: 4 },
+  { kv: 'workgroup', tileK: 8 },
+  { kv: 'workgroup', tileK: 16 },
 ];
 
 /** dst[dstOffset + …] = the view's elements, row-major over its shape. */
@@ -239,17 +254,33 @@ export function emitAttention(
 ): { out: Loc; probs?: Loc; lse?: Loc } {
   const layout = a.layout;
   const common = { heads: a.heads, headDim: a.headDim, scale: a.scale };
+  const flash = (f: EmitOptions['flash']) =>
+    renderFlashAttention({
+      layout,
+      ...common,
+      tileK: f.tileK,
+      kv: f.kv,
+      probs: a.probs !== undefined,
+      lse: a.lse !== undefined,
+    });
   const kernel =
     a.kernel === 'flash'
-      ? renderFlashAttention({
-          layout,
-          ...common,
-          tileK: opts.flash.tileK,
-          kv: opts.flash.kv,
-          probs: a.probs !== undefined,
-          lse: a.lse !== undefined,
-        })
+      ? flash(opts.flash)
       : renderAttention({ layout, ...common, probs: a.probs !== undefined });
+  const signature = (k: KernelSource) => JSON.stringify([k.bindings, k.uniforms]);
+  const alternatives =
+    opts.tune && a.kernel === 'flash'
+      ? TUNE_FLASH.filter((f) => f.kv !== opts.flash.kv || f.tileK !== opts.flash.tileK)
+          .flatMap((f) => {
+            try {
+              return [flash(f)];
+            } catch (e) {
+              if (e instanceof KernelSpecError) return []; // e.g. tiles beyond workgroup memory
+              throw e;
+            }
+          })
+          .filter((k) => signature(k) === signature(kernel))
+      : [];
   const out = h.scratch(key);
   const bind: Record<string, Loc> = { out };
   if (layout === 'qkv') bind.qkv = h.loc(a.qkvBase!);
@@ -267,10 +298,14 @@ export function emitAttention(
     .sort((x, y) => x - y);
   const doc =
     a.kernel === 'flash' ? 'flash attention (online softmax)' : 'attention (exact softmax)';
-  pb.step(kernel, doc, names.map((i) => h.label(g.nodes[i])).join(' + '), bind, {
-    N: a.tokens,
-    batch: a.batch,
-  });
+  pb.step(
+    kernel,
+    doc,
+    names.map((i) => h.label(g.nodes[i])).join(' + '),
+    bind,
+    { N: a.tokens, batch: a.batch },
+    alternatives,
+  );
   return { out, probs, lse };
 }
 

@@ -1,4 +1,5 @@
-// Autotune: a plan compiled with `tune` offers every matmul in other tile shapes; the executor
+// Autotune: a plan compiled with `tune` offers every matmul in other tile shapes and flash
+// attention in other K/V schedules; the executor
 // times them, runs the fastest, and remembers the choice per adapter and shape. Every alternative
 // must compute the same function: each is forced in turn and checked against PyTorch's logits.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertValidPlan } from '../../compiler/codegen/plan-schema.js';
-import { TUNE_TILINGS } from '../../compiler/codegen/select-emit.js';
+import { TUNE_FLASH, TUNE_TILINGS } from '../../compiler/codegen/select-emit.js';
 import { MemoryTuneStore, type TuneRecord, type TuneStore } from '../../runtime/autotune.js';
 import { FileTuneStore } from '../../runtime/autotune-file.js';
 import { compile, loadModel } from '../../runtime/model.js';
@@ -53,6 +54,14 @@ describe('autotune', () => {
       for (const a of s.alternatives!)
         expect(tuned.kernels[a.kernel].name.startsWith('matmul')).toBe(true);
     }
+    // Flash attention offers its other K/V schedules (direct 1/2/4 keys, workgroup memory 8/16).
+    const flash = tuned.steps.filter((s) => tuned.kernels[s.kernel].name.startsWith('flash'));
+    expect(flash.length).toBeGreaterThan(0);
+    for (const s of flash) {
+      expect(s.alternatives!.length).toBe(TUNE_FLASH.length - 1);
+      for (const a of s.alternatives!)
+        expect(tuned.kernels[a.kernel].name).toMatch(/^flash_attention_.*_k\d+_(direct|wgmem)/);
+    }
     // Same steps, same order: tuning adds choices, not work.
     expect(tuned.steps.map((s) => s.label)).toEqual(plain.steps.map((s) => s.label));
   });
@@ -82,9 +91,12 @@ describe('autotune', () => {
     }
   });
 
-  for (const t of TUNE_TILINGS) {
-    const tag = `_t${t.rows}x${t.cols}_w${t.workgroup[0]}x${t.workgroup[1]}_`;
-    it(`forced ${tag.slice(1, -1)}: every matmul that can runs in it and the logits stay PyTorch's`, async () => {
+  const tags = [
+    ...TUNE_TILINGS.map((t) => `_t${t.rows}x${t.cols}_w${t.workgroup[0]}x${t.workgroup[1]}_`),
+    ...TUNE_FLASH.map((f) => `_k${f.tileK}_${f.kv === 'workgroup' ? 'wgmem' : 'direct'}_`),
+  ];
+  for (const tag of tags) {
+    it(`forced ${tag.slice(1, -1)}: every step that can runs in it and the logits stay PyTorch's`, async () => {
       const input = await readSafetensors(`${fx}/input.safetensors`);
       const expected = await readSafetensors(`${fx}/expected.safetensors`);
       const store = new ForcingStore(tag);

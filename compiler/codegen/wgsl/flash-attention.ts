@@ -72,7 +72,6 @@ export interface FlashAttentionDesc {
   name?: string;
 }
 
-const UNIFORMS: readonly UniformField[] = [{ name: 'N', type: 'u32' }];
 /** kv 'direct' has no barriers, so a workgroup's queries may span images: [B·N] flattened. */
 export const UNIFORMS_FLAT: readonly UniformField[] = [
   { name: 'N', type: 'u32' },
@@ -132,7 +131,9 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
   // images: with few tokens (17 for a 28×28 image in 7×7 patches) a per-image workgroup of 64 would
   // spend most invocations on clamped, discarded rows.
   const flat = kv === 'direct';
-  renderUniformStruct(w, flat ? UNIFORMS_FLAT : UNIFORMS);
+  // Both schedules carry `batch` (the workgroup one reads it from the grid), so they are drop-in
+  // alternatives of each other for autotune.
+  renderUniformStruct(w, UNIFORMS_FLAT);
   binds.render(w);
   w.line();
   w.line(`const H = ${u32(heads)}; // heads`);
@@ -273,7 +274,7 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
     entry: ENTRY_POINT,
     workgroupSize: [wg, 1, 1],
     bindings: binds.decls,
-    uniforms: flat ? UNIFORMS_FLAT : UNIFORMS,
+    uniforms: UNIFORMS_FLAT,
     dispatch(sizes: KernelSizes): Vec3 {
       const N = sizeOf(sizes, 'N', name);
       const batch = sizeOf(sizes, 'batch', name);
