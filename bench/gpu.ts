@@ -3,7 +3,8 @@
 // Web on the same adapter. Packed with bench/gpu-pack.sh and run as docs/PERFORMANCE.md says:
 //   source .gpu/prelude.sh && node .gpu/gpu.mjs --out $OUT
 // Options: --models tiny,small,base (or --spec FILE, repeatable)  --batches 1,64  --peers tfjs,ort
-//          --train|--no-train
+//          --train|--no-train  --precisions f32,f16 (f16 where the adapter has shader-f16; forward only)
+//          --tune|--no-tune (autotune tiles and flash schedules first; default on)
 //          --warmup N  --runs N  --out DIR  --adapter hardware|swiftshader|auto  --quick
 // Writes DIR/bench-gpu.json (one BenchResult per line), DIR/bench-gpu.md (a Markdown table) and
 // DIR/bench-gpu.log; a configuration that fails is logged and the matrix goes on.
@@ -28,6 +29,8 @@ function parse(argv: string[]) {
     batches: [1, 64],
     peers: ['tfjs', 'ort'] as ('tfjs' | 'ort')[],
     train: true,
+    precisions: ['f32', 'f16'] as ('f32' | 'f16')[],
+    tune: true,
     warmup: 3,
     runs: 10,
     out: process.env.OUT ?? '.',
@@ -46,6 +49,9 @@ function parse(argv: string[]) {
     else if (a === '--peers') o.peers = v().split(',').filter(Boolean) as typeof o.peers;
     else if (a === '--train') o.train = true;
     else if (a === '--no-train') o.train = false;
+    else if (a === '--precisions') o.precisions = v().split(',') as typeof o.precisions;
+    else if (a === '--tune') o.tune = true;
+    else if (a === '--no-tune') o.tune = false;
     else if (a === '--warmup') o.warmup = Number(v());
     else if (a === '--runs') o.runs = Number(v());
     else if (a === '--out') o.out = v();
@@ -92,31 +98,41 @@ async function main(): Promise<number> {
     const r = resolveSpec(file);
     if (!r.spec) throw new Error(`${file}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
     const m = r.spec.name;
+    const precisions = o.precisions.filter(
+      (p) => p === 'f32' || device.device.features.has('shader-f16'),
+    );
     for (const batch of o.batches)
-      for (const peer of o.peers.length ? o.peers : (['none'] as const)) {
-        const t0 = performance.now();
-        try {
-          const res = await runBench({
-            spec: r.spec,
-            specFile: file,
-            batch,
-            peer,
-            // ONNX Runtime Web has no training step: vitc's is timed once, beside tfjs's.
-            train: o.train && (peer === 'tfjs' || !o.peers.includes('tfjs')),
-            warmup: o.warmup,
-            runs: o.runs,
-            device,
-            log,
-          });
-          results.push(res);
-          appendFileSync(jsonFile, JSON.stringify(res) + '\n');
-          log(formatBench(res));
-        } catch (e) {
-          failures++;
-          log(`FAILED ${m} batch ${batch} peer ${peer}: ${(e as Error).stack ?? e}`);
+      for (const precision of precisions)
+        for (const peer of o.peers.length ? o.peers : (['none'] as const)) {
+          const t0 = performance.now();
+          try {
+            const res = await runBench({
+              spec: r.spec,
+              specFile: file,
+              batch,
+              peer,
+              // ONNX Runtime Web has no training step: vitc's is timed once, beside tfjs's; f16
+              // storage is for the forward only.
+              train:
+                o.train && precision === 'f32' && (peer === 'tfjs' || !o.peers.includes('tfjs')),
+              precision,
+              tune: o.tune,
+              warmup: o.warmup,
+              runs: o.runs,
+              device,
+              log,
+            });
+            results.push(res);
+            appendFileSync(jsonFile, JSON.stringify(res) + '\n');
+            log(formatBench(res));
+          } catch (e) {
+            failures++;
+            log(`FAILED ${m} batch ${batch} ${precision} peer ${peer}: ${(e as Error).stack ?? e}`);
+          }
+          log(
+            `(${m} batch ${batch} ${precision} ${peer}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+          );
         }
-        log(`(${m} batch ${batch} ${peer}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-      }
   }
   const md = [MARKDOWN_HEADER, ...results.flatMap(markdownRows)].join('\n') + '\n';
   writeFileSync(join(o.out, 'bench-gpu.md'), `adapter: ${device.info.description}\n\n${md}`);

@@ -29,7 +29,8 @@ function phaseLines(name: string, p: PhaseResult, peer: string): string[] {
 
 export function formatBench(r: BenchResult): string {
   const lines = [
-    `vitc bench ${r.spec} (${r.spec_file}), batch ${r.batch}, on ${r.adapter} [${r.backend}]`,
+    `vitc bench ${r.spec} (${r.spec_file}), batch ${r.batch}, on ${r.adapter} [${r.backend}]` +
+      (r.precision === 'f16' ? ', vitc f16 storage' : ''),
     `weights ${r.weights}; ${r.warmup} warm-up + ${r.runs} timed runs each, interleaved; medians` +
       (r.peer_version ? `; peer ${r.peer_version}` : ''),
     ...phaseLines('forward', r.forward, r.peer),
@@ -54,7 +55,7 @@ export function markdownRows(r: BenchResult): string[] {
         `${p.ratio !== null ? p.ratio.toFixed(2) + '×' : '—'} | ${p.peer?.rel_l2 !== undefined ? p.peer.rel_l2.toExponential(1) : '—'} | ` +
         `${p.plan.dispatches} | ${MiB(p.plan.buffer_bytes)} |`,
     );
-  add('forward', r.forward);
+  add(r.precision === 'f16' ? 'forward f16' : 'forward', r.forward);
   if (r.train && !('unavailable' in r.train)) add('train', r.train);
   return rows;
 }
