@@ -8,7 +8,7 @@ import {
   type KernelSizes,
   type KernelSource,
 } from '../../compiler/codegen/wgsl/builder.js';
-import { sharedDevice, withErrorScope } from '../../runtime/device.js';
+import { acquireDevice, sharedDevice, withErrorScope } from '../../runtime/device.js';
 import { PipelineCache } from '../../runtime/pipelines.js';
 
 export interface TestGpu {
@@ -26,6 +26,18 @@ export function testGpu(): Promise<TestGpu> {
     description: d.info.description,
   }));
   return gpuPromise;
+}
+
+let lavapipePromise: Promise<TestGpu> | undefined;
+
+/** lavapipe (VITC_ADAPTER=lavapipe's driver): shader-f16, and subgroups of 8 where SwiftShader has 4. */
+export function lavapipeGpu(): Promise<TestGpu> {
+  lavapipePromise ??= acquireDevice({ adapter: 'lavapipe', quiet: true }).then((d) => ({
+    device: d.device,
+    cache: new PipelineCache(d.device),
+    description: d.info.description,
+  }));
+  return lavapipePromise;
 }
 
 /** Storage buffers are padded to 16 bytes so vec4<f32> views of any length stay in bounds. */
@@ -49,8 +61,9 @@ export async function runKernel(
   sizes: KernelSizes,
   inputs: Record<string, Float32Array>,
   outputs: Record<string, OutputInit>,
+  gpu?: TestGpu,
 ): Promise<Record<string, Float32Array>> {
-  const { device, cache } = await testGpu();
+  const { device, cache } = gpu ?? (await testGpu());
   const pipeline = await cache.get(kernel);
   const created: GPUBuffer[] = [];
   const make = (bytes: number, usage: number): GPUBuffer => {

@@ -49,6 +49,11 @@ export interface KernelSource {
   bindings: readonly BindingDecl[];
   /** Fields of the uniform struct `u`, in memory order (empty when the kernel has no uniforms). */
   uniforms: readonly UniformField[];
+  /**
+   * What the adapter must offer for this text to compile and pay off: WebGPU features, and for a
+   * kernel specialised to one subgroup size, that size (absent: every adapter).
+   */
+  requires?: { features: GPUFeatureName[]; subgroupSize?: number };
   /** Workgroup counts for the given sizes; throws if the sizes break a promise the text relies on. */
   dispatch(sizes: KernelSizes): Vec3;
 }
@@ -235,12 +240,12 @@ export function renderHeader(w: WgslWriter, name: string, description: readonly 
 }
 
 /** Entry-point signature with the builtins renderers use (unused ones are harmless). */
-export function entrySignature(size: Vec3): string {
+export function entrySignature(size: Vec3, extra: readonly string[] = []): string {
   return (
     `@compute @workgroup_size(${size.join(', ')})\n` +
     `fn ${ENTRY_POINT}(@builtin(workgroup_id) wid: vec3<u32>, ` +
     `@builtin(num_workgroups) nwg: vec3<u32>, ` +
-    `@builtin(local_invocation_index) lid: u32)`
+    `@builtin(local_invocation_index) lid: u32${extra.map((e) => `, ${e}`).join('')})`
   );
 }
 

@@ -6,6 +6,7 @@
 
 import { u32, type WgslWriter } from './builder.js';
 import { aRowStart, normalized, renderNormTerms } from './matmul-norm.js';
+import { renderSubgroupLoads } from './matmul-subgroup.js';
 import { K_STEP, type FragmentMode, type Im2colLayout, type Plan } from './matmul-plan.js';
 
 export const LANES = ['x', 'y', 'z', 'w'];
@@ -90,8 +91,9 @@ export function loadA(w: WgslWriter, p: Plan, steps: number): (i: number, kk: nu
   if (p.modeA === 'vecK') {
     if (im) w.line(`let colA = ${im2colOffset('k')};`);
     if (p.desc.norm) renderNormTerms(w, p, 'k / 4u', '');
+    if (p.subgroup) renderSubgroupLoads(w, p);
     for (let i = 0; i < p.tm; i++) {
-      const x = `a[${im ? `(aRow${i} + colA) / 4u` : `aRow${i} + k / 4u`}]`;
+      const x = p.subgroup ? `ar${i}` : `a[${im ? `(aRow${i} + colA) / 4u` : `aRow${i} + k / 4u`}]`;
       w.line(`let a${i} = ${p.desc.norm ? normalized(p, x, i, '') : x};`);
     }
     return (i, kk) => `a${i}.${LANES[kk]}`;

@@ -14,6 +14,11 @@ export interface MatmulTiling {
   cols: number;
   /** Invocations per workgroup along N (x) and M (y). */
   workgroup: [number, number];
+  /**
+   * Share A rows within subgroups of this size (matmul-subgroup.ts): each lane loads part of the
+   * rows its neighbours also need and hands them on with subgroupShuffle. Needs 'subgroups'.
+   */
+  subgroup?: number;
 }
 
 export const DEFAULT_MATMUL_TILING: Readonly<MatmulTiling> = {
@@ -109,6 +114,8 @@ export interface Plan {
   kAligned: boolean;
   align: { m: number; n: number; k: number };
   desc: MatmulDesc;
+  /** Subgroup sharing of A rows: the subgroup size and how many rows each lane loads. */
+  subgroup?: { size: number; perLane: number };
 }
 
 export function plan(desc: MatmulDesc): Plan {
@@ -195,8 +202,38 @@ export function plan(desc: MatmulDesc): Plan {
     align,
     desc,
   };
+  if (t.subgroup !== undefined) p.subgroup = subgroupShare(p, t.subgroup);
   p.name = desc.name ? sanitizeName(desc.name) : defaultName(p);
   return p;
+}
+
+/**
+ * Whether A rows can be shared in subgroups of `size`, and how many rows each lane loads. The
+ * lanes that need the same A rows are the WX invocations of one workgroup row (same m0), in
+ * blocks of TM (lane l loads row l mod TM). Either a block of TM lanes fits a subgroup (TM | S,
+ * and subgroups do not straddle workgroup rows unevenly: S | WX or WX | S; one row per lane), or
+ * the subgroup is smaller than the block (S | TM and S | WX: TM/S rows per lane).
+ */
+function subgroupShare(p: Plan, size: number): { size: number; perLane: number } {
+  const kind = 'matmul';
+  check(
+    Number.isInteger(size) && size >= 4 && size <= 128 && (size & (size - 1)) === 0,
+    kind,
+    `subgroup size must be a power of two in 4..128, got ${size}`,
+  );
+  check(
+    p.modeA === 'vecK' && !p.desc.im2col && !p.transA,
+    kind,
+    'subgroup sharing needs a row-major A loaded as vec4 along K (no im2col)',
+  );
+  check(p.wx % p.tm === 0, kind, `subgroup sharing needs TM (${p.tm}) to divide WX (${p.wx})`);
+  if (size % p.tm === 0 && (p.wx % size === 0 || size % p.wx === 0)) return { size, perLane: 1 };
+  check(
+    p.tm % size === 0 && p.wx % size === 0,
+    kind,
+    `subgroups of ${size} do not tile rows of ${p.wx} invocations in blocks of ${p.tm}`,
+  );
+  return { size, perLane: p.tm / size };
 }
 
 function defaultName(p: Plan): string {
@@ -229,6 +266,7 @@ function defaultName(p: Plan): string {
   if (d.residual === 'buffer') parts.push('res');
   if (d.residual === 'in_place') parts.push('resinplace');
   parts.push(`t${p.tm}x${p.tn}_w${p.wx}x${p.wy}`);
+  if (p.subgroup) parts.push(`sg${p.subgroup.size}`);
   parts.push(`a${p.align.m}${p.align.n}${p.align.k}`);
   return parts.join('_');
 }
@@ -243,6 +281,11 @@ export function describe(p: Plan): string[] {
     `Invocation block ${p.tm}×${p.tn}, workgroup ${p.wx}×${p.wy}; loads A:${p.modeA} B:${p.modeB}, ` +
       `C:${p.vecC ? 'vec4' : 'scalar'}.`,
   ];
+  if (p.subgroup)
+    lines.push(
+      `A rows shared in subgroups of ${p.subgroup.size} (${p.subgroup.perLane} row(s) loaded per lane, ` +
+        'subgroupShuffle); direct loads where a subgroup is not laid out as expected.',
+    );
   return lines;
 }
 

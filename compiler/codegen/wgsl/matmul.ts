@@ -53,6 +53,7 @@ import {
 import { renderNormDecls, renderNormStats } from './matmul-norm.js';
 import { renderRowNormDecls, renderRowNormEpilogue } from './matmul-rownorm.js';
 import { describe, epilogueText, K_STEP, plan, type MatmulDesc, type Plan } from './matmul-plan.js';
+import { SUBGROUP_BUILTINS, renderSubgroupBases } from './matmul-subgroup.js';
 
 export {
   DEFAULT_MATMUL_TILING,
@@ -90,6 +91,12 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
   binds.uniform('u', 'Uniforms');
 
   renderHeader(w, p.name, describe(p));
+  if (p.subgroup) {
+    w.line('enable subgroups;');
+    // The shuffles sit under `if (sgOk)`, a subgroupAll result: uniform in each subgroup by
+    // construction, which WGSL's (workgroup-level) uniformity analysis cannot see.
+    w.line('diagnostic(off, subgroup_uniformity);').line();
+  }
   renderUniformStruct(w, UNIFORMS);
   binds.render(w);
   w.line();
@@ -104,7 +111,7 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
   renderNormDecls(w, p);
   renderRowNormDecls(w, p);
   w.line();
-  w.block(entrySignature([p.wx, p.wy, 1]), () => {
+  w.block(entrySignature([p.wx, p.wy, 1], p.subgroup ? SUBGROUP_BUILTINS : []), () => {
     w.line('let M = u.M;');
     w.line('let N = u.N;');
     w.line('let K = u.K;');
@@ -114,6 +121,7 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
     w.line(`let bBatch = ${p.sharedB ? '0u' : 'wid.z * K * N'};`);
     w.line('let cBatch = wid.z * M * N;');
     renderOperandBases(w, p);
+    if (p.subgroup) renderSubgroupBases(w, p);
     if (desc.norm) renderNormStats(w, p);
     for (let i = 0; i < p.tm; i++) {
       for (let j0 = 0; j0 < p.tn; j0 += 4) w.line(accDecl(i, j0, Math.min(j0 + 4, p.tn)));
@@ -142,6 +150,7 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
     workgroupSize: [p.wx, p.wy, 1],
     bindings: binds.decls,
     uniforms: UNIFORMS,
+    ...(p.subgroup ? { requires: { features: ['subgroups'], subgroupSize: p.subgroup.size } } : {}),
     dispatch: (sizes: KernelSizes): Vec3 => dispatchMatmul(p, sizes),
   };
 }
