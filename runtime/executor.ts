@@ -3,7 +3,7 @@
 // dispatch of the plan, copies the requested outputs to staging buffers and maps them. No CPU
 // round trip happens between dispatches.
 import { constValues } from '../compiler/ir/consts.js';
-import { type Plan, type PlanTensor, alignUp } from '../compiler/codegen/plan.js';
+import { type Plan, type PlanKernel, type PlanTensor, alignUp } from '../compiler/codegen/plan.js';
 import { DeviceError, type VitcDevice } from './device.js';
 import { decodeF16, encodeF16 } from './half.js';
 import { PipelineCache } from './pipelines.js';
@@ -27,7 +27,8 @@ export class PlanExecutor {
     readonly dev: VitcDevice,
     readonly plan: Plan,
     private readonly buffers: GPUBuffer[],
-    private readonly pipelines: GPUComputePipeline[],
+    /** null for alternatives this device cannot run (never compiled). */
+    private readonly pipelines: (GPUComputePipeline | null)[],
     private readonly bindGroups: GPUBindGroup[],
     private readonly uniformBuffer: GPUBuffer | null,
     private readonly uOffsets: number[],
@@ -45,8 +46,18 @@ export class PlanExecutor {
           `precision f32, a GPU that has it, or VITC_ADAPTER=lavapipe (Mesa's CPU driver has it).`,
       );
     const pipelineCache = cache ?? new PipelineCache(device);
+    const runnable = plan.kernels.map((k) => canRun(dev, k));
+    for (const s of plan.steps)
+      if (!runnable[s.kernel])
+        throw new DeviceError(
+          `kernel ${plan.kernels[s.kernel].name} needs ${JSON.stringify(plan.kernels[s.kernel].requires)}, ` +
+            `which ${dev.info.description} does not offer`,
+        );
+    // Alternatives the device cannot run (another subgroup size, a missing feature) are never
+    // compiled, and autotune does not offer them.
     const pipelines = await Promise.all(
-      plan.kernels.map((k) => {
+      plan.kernels.map((k, i) => {
+        if (!runnable[i]) return null;
         if (k.wgsl === undefined) throw new Error(`plan kernel ${k.name} has no WGSL source`);
         return pipelineCache.get({
           name: k.name,
@@ -86,7 +97,7 @@ export class PlanExecutor {
     }
 
     const bindGroups = plan.steps.map((s, i) =>
-      makeBindGroup(device, plan, i, pipelines[s.kernel], buffers, uniformBuffer, uOffsets[i]),
+      makeBindGroup(device, plan, i, pipelines[s.kernel]!, buffers, uniformBuffer, uOffsets[i]),
     );
     return new PlanExecutor(dev, plan, buffers, pipelines, bindGroups, uniformBuffer, uOffsets);
   }
@@ -182,7 +193,7 @@ export class PlanExecutor {
     const pass = encoder.beginComputePass({ label: this.plan.spec });
     this.plan.steps.forEach((_, i) => {
       const d = this.stepDispatch[i];
-      pass.setPipeline(this.pipelines[this.stepKernel[i]]);
+      pass.setPipeline(this.pipelines[this.stepKernel[i]]!);
       pass.setBindGroup(0, this.bindGroups[i]);
       pass.dispatchWorkgroups(d[0], d[1], d[2]);
     });
@@ -196,7 +207,7 @@ export class PlanExecutor {
   async profileSteps(): Promise<number[]> {
     const ms: number[] = [];
     for (let i = 0; i < this.plan.steps.length; i++) {
-      const pipeline = this.pipelines[this.stepKernel[i]];
+      const pipeline = this.pipelines[this.stepKernel[i]]!;
       ms.push(
         await timeSubmit(this.dev.device, pipeline, this.bindGroups[i], this.stepDispatch[i]),
       );
@@ -222,7 +233,10 @@ export class PlanExecutor {
     for (const [i, s] of this.plan.steps.entries()) {
       if (!s.alternatives?.length) continue;
       report.steps++;
-      const variants = [{ kernel: s.kernel, dispatch: s.dispatch }, ...s.alternatives];
+      const variants = [{ kernel: s.kernel, dispatch: s.dispatch }, ...s.alternatives].filter(
+        (v) => this.pipelines[v.kernel] !== null,
+      );
+      if (variants.length < 2) continue;
       const name = (k: number) => this.plan.kernels[k].name;
       const key = `${variants
         .map((v) => name(v.kernel))
@@ -233,7 +247,7 @@ export class PlanExecutor {
           device,
           this.plan,
           i,
-          this.pipelines[k],
+          this.pipelines[k]!,
           this.buffers,
           this.uniformBuffer,
           this.uOffsets[i],
@@ -243,7 +257,12 @@ export class PlanExecutor {
         const ms: Record<string, number> = {};
         for (const v of variants) {
           const bg = bindFor(v.kernel);
-          ms[name(v.kernel)] = await timeDispatch(device, this.pipelines[v.kernel], bg, v.dispatch);
+          ms[name(v.kernel)] = await timeDispatch(
+            device,
+            this.pipelines[v.kernel]!,
+            bg,
+            v.dispatch,
+          );
         }
         const best = Object.entries(ms).sort((a, b) => a[1] - b[1])[0][0];
         rec = { kernel: best, ms, date: new Date().toISOString() };
@@ -299,6 +318,21 @@ export class PlanExecutor {
     for (const b of this.buffers) b.destroy();
     this.uniformBuffer?.destroy();
   }
+}
+
+/** Whether the device offers what a kernel requires (features, and its subgroup size). */
+export function canRun(dev: VitcDevice, k: PlanKernel): boolean {
+  const r = k.requires;
+  if (!r) return true;
+  if (!r.features.every((f) => dev.device.features.has(f as GPUFeatureName))) return false;
+  if (r.subgroupSize === undefined) return true;
+  const info = dev.adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
+  const min = info.subgroupMinSize ?? 0;
+  const max = info.subgroupMaxSize ?? 0;
+  return r.subgroupSize >= min && r.subgroupSize <= max;
 }
 
 /** Step i's bind group for `pipeline` (auto layouts differ per pipeline, so one per kernel). */

@@ -86,6 +86,14 @@ export class PlanBuilder {
       workgroupSize: src.workgroupSize,
       doc,
       bindings: src.bindings.map((b) => ({ binding: b.binding, name: b.name, kind: b.kind })),
+      ...(src.requires
+        ? {
+            requires: {
+              features: [...src.requires.features],
+              ...(src.requires.subgroupSize ? { subgroupSize: src.requires.subgroupSize } : {}),
+            },
+          }
+        : {}),
       wgsl: src.wgsl,
     });
     this.byText.set(src.wgsl, id);
@@ -101,6 +109,10 @@ export class PlanBuilder {
     sizes: KernelSizes = {},
     alternatives: readonly KernelSource[] = [],
   ): void {
+    if (src.requires)
+      throw new CodegenError(
+        `${src.name}: a step's own kernel must run on every adapter (step ${label})`,
+      );
     const kernel = this.kernel(src, doc);
     // An alternative must be a drop-in: the same bindings (names, numbers, kinds) and uniforms.
     const signature = (k: KernelSource) =>

@@ -57,6 +57,16 @@ export const planSchema = {
           entry: { type: 'string' },
           workgroupSize: vec3,
           doc: { type: 'string' },
+          requires: {
+            type: 'object',
+            description: 'what the adapter must offer (only alternatives may require anything)',
+            additionalProperties: false,
+            required: ['features'],
+            properties: {
+              features: { type: 'array', items: { type: 'string' } },
+              subgroupSize: { type: 'integer', minimum: 1 },
+            },
+          },
           bindings: {
             type: 'array',
             items: {

@@ -16,6 +16,11 @@ export interface PlanKernel {
   doc: string;
   /** Group-0 bindings in binding order (storage inputs, outputs, then the uniform struct). */
   bindings: { binding: number; name: string; kind: 'read' | 'read_write' | 'uniform' }[];
+  /**
+   * What the adapter must offer (features; a subgroup size the text is specialised to). Only
+   * step alternatives have it: the runtime skips the ones the device cannot run.
+   */
+  requires?: { features: string[]; subgroupSize?: number };
   /** WGSL source; absent in plan.json (it lives in kernels/<name>.wgsl), present in memory. */
   wgsl?: string;
 }

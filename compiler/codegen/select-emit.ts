@@ -14,9 +14,8 @@ import { renderCopy } from './wgsl/copy.js';
 import { type Expr, ew, renderElementwise } from './wgsl/elementwise.js';
 import { renderFlashAttention } from './wgsl/flash-attention.js';
 import { renderFlashAttentionGrad } from './wgsl/flash-attention-grad.js';
-import { type KernelSource, KernelSpecError } from './wgsl/builder.js';
+import { flashAlternatives, matmulAlternatives } from './tune-variants.js';
 import {
-  DEFAULT_MATMUL_TILING,
   type MatmulDesc,
   type MatmulTiling,
   renderMatmul,
@@ -40,37 +39,11 @@ export interface EmitOptions {
   /** Tiling of the other matmuls (default: the renderer's). */
   tiling?: MatmulTiling;
   /**
-   * Also emit each matmul in the TUNE_TILINGS shapes as step alternatives, for the runtime's
-   * autotune to choose per adapter (not in generated/: plans stay small and adapter-neutral).
+   * Also emit step alternatives (tune-variants.ts: tile shapes, subgroup variants, flash
+   * schedules) for the runtime's autotune to choose per adapter (not in generated/).
    */
   tune?: boolean;
 }
-
-/**
- * Tile shapes an autotuned plan offers besides its default: small blocks in big workgroups
- * (GPUs: many threads, a 64×64 tile), the SwiftShader default (8×8 blocks, 8×4), the renderer's
- * 4×4 in 8×8, and 8×4 blocks (fewer registers than 8×8).
- */
-export const TUNE_TILINGS: readonly MatmulTiling[] = [
-  { rows: 4, cols: 4, workgroup: [16, 16] },
-  { rows: 8, cols: 8, workgroup: [8, 4] },
-  { rows: 4, cols: 4, workgroup: [8, 8] },
-  { rows: 8, cols: 4, workgroup: [16, 8] },
-];
-
-/**
- * Flash attention schedules an autotuned plan offers: K/V read directly 1, 2 or 4 keys at a time
- * (SwiftShader: no barriers), or staged in workgroup memory 8 or 16 keys at a time (lavapipe: 1.5×
- * faster than direct there; GPUs share the loads). Candidates that do not fit the adapter-neutral
- * workgroup memory budget are skipped.
- */
-export const TUNE_FLASH: readonly EmitOptions['flash'][] = [
-  { kv: 'direct', tileK: 1 },
-  { kv: 'direct', tileK: 2 },
-  { kv: 'direct', tileK: 4 },
-  { kv: 'workgroup', tileK: 8 },
-  { kv: 'workgroup', tileK: 16 },
-];
 
 /** dst[dstOffset + …] = the view's elements, row-major over its shape. */
 export function copyView(
@@ -211,13 +184,7 @@ export function emitMatmul(
     ...(tiling ? { tiling } : {}),
   };
   const kernel = renderMatmul(desc);
-  // Row-norm epilogues need whole rows per workgroup: their tiling is not free to tune.
-  const same = (t: MatmulTiling) =>
-    JSON.stringify(t) === JSON.stringify(desc.tiling ?? DEFAULT_MATMUL_TILING);
-  const alternatives =
-    opts.tune && !rowNode
-      ? TUNE_TILINGS.filter((t) => !same(t)).map((t) => renderMatmul({ ...desc, tiling: t }))
-      : [];
+  const alternatives = opts.tune ? matmulAlternatives(desc, rowNode !== undefined) : [];
   const bind: Record<string, Loc> = {
     a: h.loc(im2colSrc ? im2colSrc.id : av ? av.base : a.id),
     b: h.loc(b.id),
@@ -254,33 +221,18 @@ export function emitAttention(
 ): { out: Loc; probs?: Loc; lse?: Loc } {
   const layout = a.layout;
   const common = { heads: a.heads, headDim: a.headDim, scale: a.scale };
-  const flash = (f: EmitOptions['flash']) =>
-    renderFlashAttention({
-      layout,
-      ...common,
-      tileK: f.tileK,
-      kv: f.kv,
-      probs: a.probs !== undefined,
-      lse: a.lse !== undefined,
-    });
+  const flashDesc = {
+    layout,
+    ...common,
+    probs: a.probs !== undefined,
+    lse: a.lse !== undefined,
+  };
   const kernel =
     a.kernel === 'flash'
-      ? flash(opts.flash)
+      ? renderFlashAttention({ ...flashDesc, ...opts.flash })
       : renderAttention({ layout, ...common, probs: a.probs !== undefined });
-  const signature = (k: KernelSource) => JSON.stringify([k.bindings, k.uniforms]);
   const alternatives =
-    opts.tune && a.kernel === 'flash'
-      ? TUNE_FLASH.filter((f) => f.kv !== opts.flash.kv || f.tileK !== opts.flash.tileK)
-          .flatMap((f) => {
-            try {
-              return [flash(f)];
-            } catch (e) {
-              if (e instanceof KernelSpecError) return []; // e.g. tiles beyond workgroup memory
-              throw e;
-            }
-          })
-          .filter((k) => signature(k) === signature(kernel))
-      : [];
+    opts.tune && a.kernel === 'flash' ? flashAlternatives(flashDesc, opts.flash, kernel) : [];
   const out = h.scratch(key);
   const bind: Record<string, Loc> = { out };
   if (layout === 'qkv') bind.qkv = h.loc(a.qkvBase!);

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertValidPlan } from '../../compiler/codegen/plan-schema.js';
-import { TUNE_FLASH, TUNE_TILINGS } from '../../compiler/codegen/select-emit.js';
+import { TUNE_FLASH, TUNE_TILINGS } from '../../compiler/codegen/tune-variants.js';
 import { MemoryTuneStore, type TuneRecord, type TuneStore } from '../../runtime/autotune.js';
 import { FileTuneStore } from '../../runtime/autotune-file.js';
+import { sharedDevice } from '../../runtime/device.js';
 import { compile, loadModel } from '../../runtime/model.js';
 import { readSafetensors, tensorData } from '../../runtime/safetensors.js';
 
@@ -28,11 +29,13 @@ function relL2(out: Float32Array, ref: Float64Array): number {
 /** A store that always answers with the candidate whose name carries `tag` (a tile shape). */
 class ForcingStore implements TuneStore {
   asked = 0;
+  forced = 0;
   constructor(readonly tag: string) {}
   get(_adapter: string, key: string): TuneRecord | undefined {
     this.asked++;
     const names = key.split(' @ ')[0].split(' | ');
     const kernel = names.find((n) => n.includes(this.tag));
+    if (kernel) this.forced++;
     return kernel ? { kernel, ms: {}, date: '' } : undefined;
   }
   set(): void {}
@@ -62,6 +65,16 @@ describe('autotune', () => {
       for (const a of s.alternatives!)
         expect(tuned.kernels[a.kernel].name).toMatch(/^flash_attention_.*_k\d+_(direct|wgmem)/);
     }
+    // vec4-A matmuls also offer subgroup variants (tilings kept: a row-norm matmul may have them
+    // too, where TM divides its workgroup rows; this fixture's 3-wide one cannot).
+    const sgNames = (x: (typeof matmuls)[number]) =>
+      (x.alternatives ?? [])
+        .map((a) => tuned.kernels[a.kernel])
+        .filter((k) => /_sg\d+_/.test(k.name));
+    const withSg = matmuls.filter((x) => sgNames(x).length >= 3);
+    expect(withSg.length).toBeGreaterThanOrEqual(3);
+    for (const x of matmuls)
+      for (const k of sgNames(x)) expect(k.requires?.features).toEqual(['subgroups']);
     // Same steps, same order: tuning adds choices, not work.
     expect(tuned.steps.map((s) => s.label)).toEqual(plain.steps.map((s) => s.label));
   });
@@ -84,10 +97,33 @@ describe('autotune', () => {
     }
     expect(store.records.size).toBeGreaterThan(0);
     for (const r of store.records.values()) {
-      expect(Object.keys(r.ms).length).toBeGreaterThanOrEqual(TUNE_TILINGS.length);
+      // Tile shapes and flash schedules (≥ 4), or, for row-norm matmuls, the subgroup variant.
+      expect(Object.keys(r.ms).length).toBeGreaterThanOrEqual(2);
       expect(Object.values(r.ms).every((ms) => ms > 0)).toBe(true);
       // The choice is the fastest measured candidate.
       expect(r.ms[r.kernel]).toBe(Math.min(...Object.values(r.ms)));
+    }
+  });
+
+  it("forced to the adapter's subgroup size: the shuffling matmuls run and the logits stay PyTorch's", async () => {
+    const dev = await sharedDevice();
+    const info = dev.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number };
+    expect(dev.device.features.has('subgroups')).toBe(true);
+    const store = new ForcingStore(`_sg${info.subgroupMinSize}_`);
+    const input = await readSafetensors(`${fx}/input.safetensors`);
+    const expected = await readSafetensors(`${fx}/expected.safetensors`);
+    const m = await loadModel(`${fx}/model.vit`, {
+      weights: `${fx}/weights.safetensors`,
+      batch: 3,
+      tune: store,
+      device: dev,
+    });
+    try {
+      const logits = await m.forward(tensorData(input, 'image') as Float32Array);
+      expect(relL2(logits, tensorData(expected, 'logits') as Float64Array)).toBeLessThan(1e-5);
+      expect(store.forced).toBeGreaterThan(0);
+    } finally {
+      m.destroy();
     }
   });
 
