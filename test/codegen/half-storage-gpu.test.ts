@@ -11,19 +11,10 @@ import type { Spec } from '../../compiler/spec/types.js';
 import { PlanExecutor } from '../../runtime/executor.js';
 import { acquireDevice, DeviceError, type VitcDevice } from '../../runtime/device.js';
 import { readSafetensors, tensorData } from '../../runtime/safetensors.js';
+import { relErr } from '../autodiff/helpers.js';
 
 const root = 'test/fixtures';
 const cases = readdirSync(root).filter((d) => existsSync(join(root, d, 'spec.json')));
-
-function relL2(out: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (out[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 let lavapipe: VitcDevice | undefined;
 async function f16Device(): Promise<VitcDevice> {
@@ -46,9 +37,9 @@ async function run(c: string, precision: 'f32' | 'f16') {
     for (const p of plan.params) params.set(p.name, tensorData(weights, p.name) as Float32Array);
     ex.setParams(params);
     const out = await ex.run({ image: tensorData(input, 'image') as Float32Array });
-    const errs = [relL2(out.logits, tensorData(expected, 'logits') as Float64Array)];
+    const errs = [relErr(out.logits, tensorData(expected, 'logits') as Float64Array)];
     for (let i = 0; i < spec.depth; i++)
-      errs.push(relL2(out[`attn.${i}`], tensorData(expected, `attn.${i}`) as Float64Array));
+      errs.push(relErr(out[`attn.${i}`], tensorData(expected, `attn.${i}`) as Float64Array));
     // Parameters read back through the f16 buffers: each within half an f16 ulp of its f32 value.
     const back = await ex.readParams();
     let worst = 0;

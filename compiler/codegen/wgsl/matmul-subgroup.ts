@@ -4,12 +4,13 @@
  * subgroups, lane l loads only row (l mod TM) (or TM/S rows when the subgroup is smaller than
  * TM) and the others get it with subgroupShuffle: TM loads become 1 (or TM/S) plus TM shuffles.
  * On CPU drivers a shuffle is a register permute while a load is a gather per lane; measured on
- * ViT-Ti's qkv matmul: 1.66× on lavapipe (subgroups of 8), 1.61× on SwiftShader (4).
+ * ViT-Ti's qkv matmul: 1.50× on lavapipe (subgroups of 8), 1.23× on SwiftShader (4).
  *
  * WebGPU does not promise how invocations map to subgroups. The kernel relies on the usual
  * mapping (lane = local index mod S, subgroups of exactly S) only where it holds: each subgroup
- * checks it once (`subgroupAll`), and a subgroup where it does not hold loads its rows directly,
- * so the result is right on any adapter; only the speed depends on the mapping.
+ * checks it once (`subgroupAll`) and runs one of two copies of the K loop, the shuffling one or
+ * the plain one (a branch per K step instead cost SwiftShader more than the shuffles saved), so
+ * the result is right on any adapter; only the speed depends on the mapping.
  */
 import { type WgslWriter, u32 } from './builder.js';
 import { aRowStart } from './matmul-norm.js';
@@ -39,21 +40,15 @@ export function renderSubgroupBases(w: WgslWriter, p: Plan): void {
   }
 }
 
-/** Inside the K loop: declares raw rows `ar0…ar{TM-1}` (vec4 along K) for this K step. */
+/** Inside the K loop of the shuffling copy: raw rows `ar0…ar{TM-1}` (vec4 along K) for this K step. */
 export function renderSubgroupLoads(w: WgslWriter, p: Plan): void {
   const { size, perLane } = p.subgroup!;
-  for (let i = 0; i < p.tm; i++) w.line(`var ar${i}: vec4<f32>;`);
-  w.block('if (sgOk)', () => {
-    for (let j = 0; j < perLane; j++) w.line(`let mine${j} = a[aMine${j} + k / 4u];`);
-    for (let i = 0; i < p.tm; i++) {
-      const src =
-        perLane === 1
-          ? `mine0, sgLane0 + ${u32(i)}`
-          : `mine${Math.floor(i / size)}, ${u32(i % size)}`;
-      w.line(`ar${i} = subgroupShuffle(${src});`);
-    }
-  });
-  w.block('else', () => {
-    for (let i = 0; i < p.tm; i++) w.line(`ar${i} = a[aRow${i} + k / 4u];`);
-  });
+  for (let j = 0; j < perLane; j++) w.line(`let mine${j} = a[aMine${j} + k / 4u];`);
+  for (let i = 0; i < p.tm; i++) {
+    const src =
+      perLane === 1
+        ? `mine0, sgLane0 + ${u32(i)}`
+        : `mine${Math.floor(i / size)}, ${u32(i % size)}`;
+    w.line(`let ar${i} = subgroupShuffle(${src});`);
+  }
 }

@@ -128,10 +128,17 @@ export function renderMatmul(desc: MatmulDesc): KernelSource {
     }
     w.line();
     const kEnd = p.kAligned ? 'K' : 'K - K % 4u';
-    w.comment(`Main loop: ${K_STEP} steps of K per iteration.`);
-    w.block(`for (var k = 0u; k < ${kEnd}; k = k + ${u32(K_STEP)})`, () => {
-      renderBlockStep(w, p);
-    });
+    const mainLoop = (q: Plan) => {
+      w.comment(`Main loop: ${K_STEP} steps of K per iteration.`);
+      w.block(`for (var k = 0u; k < ${kEnd}; k = k + ${u32(K_STEP)})`, () => {
+        renderBlockStep(w, q);
+      });
+    };
+    if (p.subgroup) {
+      // Two copies of the loop, chosen once per subgroup: A rows by shuffle, or loaded directly.
+      w.block('if (sgOk)', () => mainLoop(p));
+      w.block('else', () => mainLoop({ ...p, subgroup: undefined }));
+    } else mainLoop(p);
     if (!p.kAligned) {
       w.comment('Remainder of K (K not a multiple of 4), one step at a time.');
       w.block(`for (var k = K - K % 4u; k < K; k = k + 1u)`, () => renderTailStep(w, p));
