@@ -65,7 +65,7 @@ export const benchCommand: Command = {
       name: 'tune',
       kind: 'boolean',
       description:
-        'autotune matmul tiles and flash attention schedules on this adapter first (cached in ~/.cache/vitc)',
+        'autotune tiles, subgroup variants and attention schedules on this adapter first (cached in ~/.cache/vitc)',
     },
     {
       name: 'peer',

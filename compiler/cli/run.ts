@@ -48,7 +48,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'run a model on images (or a tensor file) on WebGPU and print the top classes',
   usage:
-    'vitc run SPEC|DIR [--weights W.safetensors] (--image A.png [B.jpg …] | --input X.safetensors) [--top K] [--labels FILE] [--precision f32|f16] [--json]',
+    'vitc run SPEC|DIR [--weights W.safetensors] (--image A.png [B.jpg …] | --input X.safetensors) [--top K] [--labels FILE] [--precision f32|f16] [--tune] [--json]',
   details:
     'SPEC is compiled on the fly; DIR is a folder written by `vitc compile`. Images are decoded (PNG, JPEG),\n' +
     "resized, center-cropped and normalized as the spec's preprocess block says. Without --weights the model\n" +
@@ -99,6 +99,12 @@ export const runCommand: Command = {
       description: 'which model of SPEC (default: the last one)',
     },
     {
+      name: 'tune',
+      kind: 'boolean',
+      description:
+        'autotune tiles, subgroup variants and attention schedules on this adapter first (cached in ~/.cache/vitc)',
+    },
+    {
       name: 'precision',
       kind: 'string',
       value: 'f32|f16',
@@ -138,6 +144,7 @@ export const runCommand: Command = {
         batch,
         model: args.flags.model as string | undefined,
         precision,
+        tune: Boolean(args.flags.tune),
         warn: (l) => io.err(l + '\n'),
       });
       try {

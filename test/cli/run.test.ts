@@ -1,6 +1,9 @@
 // `vitc run` end to end, in-process: a fixture's weights and input reproduce PyTorch's logits on
 // WebGPU; bad weights give a named error and exit 1; missing inputs are usage errors (exit 2).
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bufferIO } from '../../compiler/cli/io.js';
@@ -109,6 +112,38 @@ describe('vitc run', () => {
       /needs the WebGPU feature 'shader-f16'; SwiftShader.*VITC_ADAPTER=lavapipe/,
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--tune autotunes on this adapter, keeps the logits and writes the cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vitc-run-tune-'));
+    const saved = process.env.VITC_TUNE_CACHE;
+    process.env.VITC_TUNE_CACHE = join(dir, 'autotune.json');
+    try {
+      const io = bufferIO();
+      const args = ['run', `${fx}/model.vit`, '--weights', `${fx}/weights.safetensors`];
+      const code = await main(
+        [...args, '--input', `${fx}/input.safetensors`, '--tune', '--json'],
+        io,
+      );
+      expect(code).toBe(0);
+      const out = JSON.parse(io.stdout()) as { results: { logits: number[] }[] };
+      const ref = tensorData(
+        await readSafetensors(`${fx}/expected.safetensors`),
+        'logits',
+      ) as Float64Array;
+      expect(
+        relErr(
+          out.results.flatMap((x) => x.logits),
+          ref,
+        ),
+      ).toBeLessThan(1e-5);
+      const cache = readFileSync(join(dir, 'autotune.json'), 'utf8');
+      expect(cache).toMatch(/flash_attention_/);
+      expect(cache).toMatch(/matmul_/);
+    } finally {
+      if (saved === undefined) delete process.env.VITC_TUNE_CACHE;
+      else process.env.VITC_TUNE_CACHE = saved;
+    }
   });
 
   it('warns loudly without weights', async () => {
