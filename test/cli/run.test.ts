@@ -12,22 +12,20 @@ import { readSafetensors, tensorData } from '../../runtime/safetensors.js';
 import { relErr } from '../autodiff/helpers.js';
 
 const fx = 'test/fixtures/pre_gelu_cls';
+/** `vitc run` on the fixture's model, weights and input tensor. */
+const runFixture = [
+  'run',
+  `${fx}/model.vit`,
+  '--weights',
+  `${fx}/weights.safetensors`,
+  '--input',
+  `${fx}/input.safetensors`,
+];
 
 describe('vitc run', () => {
   it('reproduces PyTorch logits from a fixture', async () => {
     const io = bufferIO();
-    const code = await main(
-      [
-        'run',
-        `${fx}/model.vit`,
-        '--weights',
-        `${fx}/weights.safetensors`,
-        '--input',
-        `${fx}/input.safetensors`,
-        '--json',
-      ],
-      io,
-    );
+    const code = await main([...runFixture, '--json'], io);
     expect(io.stderr()).not.toMatch(/WARNING/);
     expect(code).toBe(0);
     const out = JSON.parse(io.stdout()) as {
@@ -77,16 +75,7 @@ describe('vitc run', () => {
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
-  const f16Args = [
-    'run',
-    `${fx}/model.vit`,
-    '--weights',
-    `${fx}/weights.safetensors`,
-    '--input',
-    `${fx}/input.safetensors`,
-    '--precision',
-    'f16',
-  ];
+  const f16Args = [...runFixture, '--precision', 'f16'];
 
   it('--precision f16 on lavapipe stays within f16 rounding of PyTorch', async () => {
     const r = await vitc('lavapipe', ...f16Args, '--json');
@@ -120,11 +109,7 @@ describe('vitc run', () => {
     process.env.VITC_TUNE_CACHE = join(dir, 'autotune.json');
     try {
       const io = bufferIO();
-      const args = ['run', `${fx}/model.vit`, '--weights', `${fx}/weights.safetensors`];
-      const code = await main(
-        [...args, '--input', `${fx}/input.safetensors`, '--tune', '--json'],
-        io,
-      );
+      const code = await main([...runFixture, '--tune', '--json'], io);
       expect(code).toBe(0);
       const out = JSON.parse(io.stdout()) as { results: { logits: number[] }[] };
       const ref = tensorData(
