@@ -125,7 +125,8 @@ export class PlanExecutor {
         throw new Error(
           `tensor ${t.name}: an f16 buffer takes float values, got ${data.constructor.name}`,
         );
-      // writeBuffer needs a multiple of 4 bytes: an odd count gets one padding half.
+      // writeBuffer needs a multiple of 4 bytes: an odd count gets one padding half, which lands
+      // in the alignment gap after the tensor (halfStorage keeps offsets 256-byte aligned).
       const halves = new Uint16Array(n + (n % 2));
       halves.set(encodeF16(data));
       this.dev.device.queue.writeBuffer(this.buffers[t.buffer], t.offset, halves);
@@ -231,14 +232,12 @@ export class PlanExecutor {
     const decided = new Map<string, TuneRecord>();
     const report: TuneReport = { steps: 0, shapes: 0, measured: 0, choices: [] };
     for (const [i, s] of this.plan.steps.entries()) {
-      if (!s.alternatives?.length) continue;
+      const variants = [{ kernel: s.kernel, dispatch: s.dispatch }, ...(s.alternatives ?? [])];
+      const runnable = variants.filter((v) => this.pipelines[v.kernel] !== null);
+      if (runnable.length < 2) continue; // nothing this device can choose between
       report.steps++;
-      const variants = [{ kernel: s.kernel, dispatch: s.dispatch }, ...s.alternatives].filter(
-        (v) => this.pipelines[v.kernel] !== null,
-      );
-      if (variants.length < 2) continue;
       const name = (k: number) => this.plan.kernels[k].name;
-      const key = `${variants
+      const key = `${runnable
         .map((v) => name(v.kernel))
         .sort()
         .join(' | ')} @ ${s.uniforms.join(',')}`;
@@ -253,9 +252,9 @@ export class PlanExecutor {
           this.uOffsets[i],
         );
       let rec = decided.get(key) ?? store.get(adapter, key);
-      if (!rec || !variants.some((v) => name(v.kernel) === rec!.kernel)) {
+      if (!rec || !runnable.some((v) => name(v.kernel) === rec!.kernel)) {
         const ms: Record<string, number> = {};
-        for (const v of variants) {
+        for (const v of runnable) {
           const bg = bindFor(v.kernel);
           ms[name(v.kernel)] = await timeDispatch(
             device,

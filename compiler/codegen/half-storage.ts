@@ -167,7 +167,7 @@ function halfBuffers(plan: Plan): Set<number> {
   const ids = new Set(plan.buffers.filter((b) => HALF_ROLES.has(b.role)).map((b) => b.id));
   for (const s of plan.steps)
     for (const b of s.bindings) if (b.offset % 512 !== 0) ids.delete(b.buffer);
-  for (const t of [...plan.params]) if (t.offset % 512 !== 0) ids.delete(t.buffer);
+  for (const t of plan.params) if (t.offset % 512 !== 0) ids.delete(t.buffer);
   return ids;
 }
 
@@ -188,15 +188,14 @@ export function halfStorage(plan: Plan): Plan {
         .map((b) => byBinding.get(b.binding)!),
     );
     if (names.size === 0) return k;
-    const key = `${k}:${[...names].sort().join(',')}`;
+    const sorted = [...names].sort();
+    const key = `${k}:${sorted.join(',')}`;
     const known = variants.get(key);
     if (known !== undefined) return known;
-    const tag = [...names].sort().join('_');
-    const name = `${kernel.name}_h_${tag}`.replace(/[^a-z0-9_]/g, '');
     kernels.push({
       ...kernel,
-      name,
-      doc: `${kernel.doc} (f16 storage: ${[...names].sort().join(', ')})`,
+      name: `${kernel.name}_h_${sorted.join('_')}`.replace(/[^a-z0-9_]/g, ''),
+      doc: `${kernel.doc} (f16 storage: ${sorted.join(', ')})`,
       wgsl: halfKernel(kernel.wgsl!, names),
     });
     variants.set(key, kernels.length - 1);
