@@ -1,5 +1,6 @@
 /** Render-time properties (no GPU): deterministic text, names, literals, index folding, CSE. */
 import { describe, expect, it } from 'vitest';
+import { attentionGrid } from '../../compiler/codegen/wgsl/flash-attention.js';
 import {
   broadcastIndex,
   DYNAMIC,
@@ -140,5 +141,19 @@ describe('elementwise index folding and CSE', () => {
     const body = k.wgsl.slice(k.wgsl.indexOf('fn main'));
     expect(body.split('gelu_f32(').length - 1).toBe(1);
     expect(body).toContain('- (-1.0)');
+  });
+});
+
+describe('attentionGrid (the grid of every attention kernel)', () => {
+  it('flattens [B·N] rows or keeps images apart, and refuses grids beyond the limit', () => {
+    expect(attentionGrid('k', { N: 197, batch: 3 }, 12, 64, 'flat')).toEqual([10, 12, 1]);
+    expect(attentionGrid('k', { N: 197, batch: 3 }, 12, 64, 'perImage')).toEqual([4, 12, 3]);
+    expect(attentionGrid('k', { N: 0, batch: 3 }, 12, 64, 'flat')).toEqual([0, 1, 1]);
+    expect(() => attentionGrid('k', { N: 65536, batch: 65 }, 1, 64, 'flat')).toThrow(
+      /k: grid 66560×1×1 is too large/,
+    );
+    expect(() => attentionGrid('k', { N: 8, batch: 70000 }, 1, 64, 'perImage')).toThrow(
+      /k: grid 1×1×70000 is too large/,
+    );
   });
 });

@@ -19,19 +19,16 @@
  * The scale defaults to hd^-0.5. No workgroup memory, no barriers.
  */
 
+import { attentionGrid } from './flash-attention.js';
 import {
   BindingSet,
-  ceilDiv,
   check,
   ENTRY_POINT,
   f32,
   isPowerOfTwo,
-  KernelSpecError,
-  MAX_WORKGROUPS_PER_DIM,
   renderHeader,
   renderUniformStruct,
   sanitizeName,
-  sizeOf,
   u32,
   WgslWriter,
   type KernelSizes,
@@ -207,15 +204,6 @@ export function renderAttention(desc: AttentionDesc): KernelSource {
     workgroupSize: [wg, 1, 1],
     bindings: binds.decls,
     uniforms: UNIFORMS,
-    dispatch(sizes: KernelSizes): Vec3 {
-      const N = sizeOf(sizes, 'N', name);
-      const batch = sizeOf(sizes, 'batch', name);
-      if (N === 0 || batch === 0) return [0, 1, 1];
-      const x = ceilDiv(N, wg);
-      if (x > MAX_WORKGROUPS_PER_DIM || batch > MAX_WORKGROUPS_PER_DIM) {
-        throw new KernelSpecError(`${name}: grid ${x}×${heads}×${batch} is too large`);
-      }
-      return [x, heads, batch];
-    },
+    dispatch: (sizes: KernelSizes): Vec3 => attentionGrid(name, sizes, heads, wg, 'perImage'),
   };
 }

@@ -28,14 +28,13 @@ import {
   renderHeader,
   renderUniformStruct,
   sanitizeName,
-  sizeOf,
   u32,
   WgslWriter,
   type KernelSizes,
   type KernelSource,
   type Vec3,
 } from './builder.js';
-import { flatRowsGrid, UNIFORMS_FLAT } from './flash-attention.js';
+import { attentionGrid, UNIFORMS_FLAT } from './flash-attention.js';
 
 export interface FlashAttentionGradDesc {
   stage: 'q' | 'kv';
@@ -249,11 +248,6 @@ export function renderFlashAttentionGrad(desc: FlashAttentionGradDesc): KernelSo
     workgroupSize: [wg, 1, 1],
     bindings: binds.decls,
     uniforms: UNIFORMS,
-    dispatch(sizes: KernelSizes): Vec3 {
-      const N = sizeOf(sizes, 'N', name);
-      const batch = sizeOf(sizes, 'batch', name);
-      if (N === 0 || batch === 0) return [0, 1, 1];
-      return flatRowsGrid(name, batch * N, heads, wg);
-    },
+    dispatch: (sizes: KernelSizes): Vec3 => attentionGrid(name, sizes, heads, wg, 'flat'),
   };
 }

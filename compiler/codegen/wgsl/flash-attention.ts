@@ -275,24 +275,28 @@ export function renderFlashAttention(desc: FlashAttentionDesc): KernelSource {
     workgroupSize: [wg, 1, 1],
     bindings: binds.decls,
     uniforms: UNIFORMS_FLAT,
-    dispatch(sizes: KernelSizes): Vec3 {
-      const N = sizeOf(sizes, 'N', name);
-      const batch = sizeOf(sizes, 'batch', name);
-      if (N === 0 || batch === 0) return [0, 1, 1];
-      if (flat) return flatRowsGrid(name, batch * N, heads, wg);
-      const x = ceilDiv(N, wg);
-      if (x > MAX_WORKGROUPS_PER_DIM || batch > MAX_WORKGROUPS_PER_DIM) {
-        throw new KernelSpecError(`${name}: grid ${x}×${heads}×${batch} is too large`);
-      }
-      return [x, heads, batch];
-    },
+    dispatch: (sizes: KernelSizes): Vec3 =>
+      attentionGrid(name, sizes, heads, wg, flat ? 'flat' : 'perImage'),
   };
 }
 
-/** The grid of a kernel with one invocation per row of [B·N] (flattened) and head: [rows/wg, H]. */
-export function flatRowsGrid(name: string, rows: number, heads: number, wg: number): Vec3 {
-  const x = ceilDiv(rows, wg);
-  if (x > MAX_WORKGROUPS_PER_DIM)
-    throw new KernelSpecError(`${name}: grid ${x}×${heads} is too large`);
-  return [x, heads, 1];
+/**
+ * The grid of an attention kernel with one invocation per query row and head, for sizes N and
+ * batch: 'flat' rows of [B·N] in workgroups of `wg` → [rows/wg, H, 1]; 'perImage' → [N/wg, H, B].
+ */
+export function attentionGrid(
+  name: string,
+  sizes: KernelSizes,
+  heads: number,
+  wg: number,
+  rows: 'flat' | 'perImage',
+): Vec3 {
+  const N = sizeOf(sizes, 'N', name);
+  const batch = sizeOf(sizes, 'batch', name);
+  if (N === 0 || batch === 0) return [0, 1, 1];
+  const x = ceilDiv(rows === 'flat' ? batch * N : N, wg);
+  const z = rows === 'flat' ? 1 : batch;
+  if (x > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM)
+    throw new KernelSpecError(`${name}: grid ${x}×${heads}×${z} is too large`);
+  return [x, heads, z];
 }
